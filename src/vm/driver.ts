@@ -1,0 +1,109 @@
+// The machine abstraction every hypervisor backend implements, and the one place that maps a
+// driver name to an implementation.
+import { KdevError } from '../lib/errors.js';
+import type { CommandRunner } from '../lib/exec.js';
+import { QemuDriver } from './qemu/driver.js';
+import { VfkitDriver } from './vfkit/driver.js';
+
+export type MachineState = 'Running' | 'Stopped' | 'Nonexistent' | 'Error';
+
+export type MountType = '9p' | 'virtiofs';
+
+export type Arch = 'x86_64' | 'aarch64';
+
+export type QemuAccel = 'auto' | 'hvf' | 'kvm' | 'tcg';
+
+export interface DriverInfo {
+  name: string;
+  /** Mount transports this driver can offer the guest, best first. */
+  mountTypes: MountType[];
+  /** hostfwd: the guest is reached through ports forwarded on 127.0.0.1; dhcp-leases: by its own IP. */
+  ipDiscovery: 'hostfwd' | 'dhcp-leases';
+  /** Boots a kernel + initrd directly (so the image must ship them beside the ISO). */
+  needsKernel: boolean;
+}
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  iso?: string;
+  arch: Arch;
+}
+
+export interface MountSpec {
+  hostPath: string;
+  guestPath: string;
+  type: MountType;
+  /** The 9p mount_tag / virtiofs tag the guest mounts by. */
+  tag: string;
+}
+
+export interface MachineSpec {
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  diskMiB: number;
+  image: GuestImage;
+  mounts: MountSpec[];
+  /** Host ports on 127.0.0.1 forwarded to the guest's sshd and API server. */
+  ports: { ssh: number; apiServer: number };
+  accel?: QemuAccel;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface StopOptions {
+  /** Skip the graceful (ACPI) shutdown and end the machine at once. */
+  force?: boolean;
+  /** How long a graceful shutdown may take before it is forced (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface Driver {
+  info(): DriverInfo;
+  /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
+  validate(spec: MachineSpec): Promise<void>;
+  /** Writes everything start() needs under the machine dir. Keeps an existing data disk. */
+  create(spec: MachineSpec): Promise<void>;
+  /** Returns once the hypervisor process runs; the caller waits for guest readiness. */
+  start(): Promise<void>;
+  stop(opts?: StopOptions): Promise<void>;
+  /** Stops the machine if needed and deletes its directory. */
+  remove(): Promise<void>;
+  state(): Promise<MachineState>;
+  sshEndpoint(): Promise<Endpoint>;
+  apiServerEndpoint(): Promise<Endpoint>;
+}
+
+/** Side effects a driver needs, injectable for tests. */
+export interface DriverDeps {
+  runner?: CommandRunner;
+  platform?: NodeJS.Platform;
+  env?: NodeJS.ProcessEnv;
+  /** Receives progress lines (qemu-img, ssh-keygen output) for verbose logs. */
+  log?: (line: string) => void;
+}
+
+export const DRIVER_NAMES = ['qemu', 'vfkit'] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
+export function isDriverName(name: string): name is DriverName {
+  return (DRIVER_NAMES as readonly string[]).includes(name);
+}
+
+export function createDriver(driverName: string, machineName: string, deps: DriverDeps = {}): Driver {
+  switch (driverName) {
+    case 'qemu':
+      return new QemuDriver(machineName, deps);
+    case 'vfkit':
+      return new VfkitDriver(machineName, deps);
+    default:
+      throw new KdevError('BAD_INPUT', `unknown driver "${driverName}"`, {
+        hints: [`Use one of: ${DRIVER_NAMES.join(', ')}`],
+      });
+  }
+}

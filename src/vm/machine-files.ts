@@ -1,0 +1,42 @@
+// The layout of one machine's directory, shared by the drivers and by callers that read its logs.
+import path from 'node:path';
+import { paths } from '../lib/paths.js';
+
+export interface MachineFiles {
+  dir: string;
+  /** The persisted MachineSpec: everything start() needs after a host reboot. */
+  spec: string;
+  pidFile: string;
+  /** QMP (qemu) or REST (vfkit) control socket. */
+  controlSocket: string;
+  /** The guest's serial console; the previous boot's is kept as consoleLog + '.1'. */
+  consoleLog: string;
+  /** The hypervisor's own stdout/stderr. */
+  hypervisorLog: string;
+  sshKey: string;
+  sshPublicKey: string;
+  hostKey: string;
+  hostPublicKey: string;
+  knownHosts: string;
+  seedDisk: string;
+  dataDisk: string;
+}
+
+export function machineFiles(name: string, dir = paths.machineDir(name)): MachineFiles {
+  const f = (file: string) => path.join(dir, file);
+  return {
+    dir,
+    spec: f('machine.json'),
+    pidFile: f('hypervisor.pid'),
+    controlSocket: f('control.sock'),
+    consoleLog: f('console.log'),
+    hypervisorLog: f('hypervisor.log'),
+    sshKey: f('id_ed25519'),
+    sshPublicKey: f('id_ed25519.pub'),
+    hostKey: f('ssh_host_ed25519_key'),
+    hostPublicKey: f('ssh_host_ed25519_key.pub'),
+    knownHosts: f('known_hosts'),
+    seedDisk: f('seed.img'),
+    dataDisk: f('data.qcow2'),
+  };
+}

@@ -1,0 +1,95 @@
+// Picking the qemu accelerator. An explicit choice (--qemu-accel, then KDEV_QEMU_ACCEL) always
+// wins over detection, because a /dev/kvm that opens fine can still hang guests (nested KVM).
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+import { KdevError } from '../../lib/errors.js';
+import type { Arch, QemuAccel } from '../driver.js';
+import type { ResolvedAccel } from './argv.js';
+
+export const ACCEL_ENV = 'KDEV_QEMU_ACCEL';
+const ACCELS: readonly QemuAccel[] = ['auto', 'hvf', 'kvm', 'tcg'];
+
+export interface AccelProbes {
+  platform: NodeJS.Platform;
+  /** process.arch of the host: 'x64' | 'arm64' | … */
+  hostArch: string;
+  env: NodeJS.ProcessEnv;
+  /** True when /dev/kvm can be opened read-write by this user. */
+  kvmUsable(): Promise<boolean>;
+}
+
+export interface AccelChoice {
+  accel: ResolvedAccel;
+  /** Why, for verbose logs and error hints. */
+  reason: string;
+}
+
+export const hostAccelProbes: AccelProbes = {
+  platform: process.platform,
+  hostArch: process.arch,
+  env: process.env,
+  async kvmUsable() {
+    try {
+      const fh = await fs.open('/dev/kvm', constants.O_RDWR);
+      await fh.close();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+export function isQemuAccel(value: string): value is QemuAccel {
+  return (ACCELS as readonly string[]).includes(value);
+}
+
+function hostMatches(arch: Arch, hostArch: string): boolean {
+  return (arch === 'x86_64' && hostArch === 'x64') || (arch === 'aarch64' && hostArch === 'arm64');
+}
+
+export async function resolveAccel(
+  requested: QemuAccel | undefined,
+  guestArch: Arch,
+  probes: AccelProbes = hostAccelProbes,
+): Promise<AccelChoice> {
+  const fromEnv = probes.env[ACCEL_ENV]?.trim().toLowerCase();
+  if (fromEnv && !isQemuAccel(fromEnv)) {
+    throw new KdevError('BAD_INPUT', `${ACCEL_ENV}="${fromEnv}" is not an accelerator`, {
+      hints: [`Set ${ACCEL_ENV} to one of: ${ACCELS.join(', ')}`],
+    });
+  }
+  let wanted: QemuAccel = 'auto';
+  let source = '';
+  if (requested && requested !== 'auto') [wanted, source] = [requested, '--qemu-accel'];
+  else if (fromEnv && fromEnv !== 'auto') [wanted, source] = [fromEnv as QemuAccel, ACCEL_ENV];
+
+  const native = hostMatches(guestArch, probes.hostArch);
+  if (wanted === 'tcg') return { accel: 'tcg', reason: `tcg requested by ${source}` };
+  if (wanted === 'hvf') {
+    if (probes.platform !== 'darwin' || !native) {
+      throw new KdevError('UNSUPPORTED_HOST', `the hvf accelerator needs macOS and a ${guestArch} host`, {
+        hints: ['Use --qemu-accel tcg (or auto)'],
+      });
+    }
+    return { accel: 'hvf', reason: `hvf requested by ${source}` };
+  }
+  if (wanted === 'kvm') {
+    if (probes.platform !== 'linux' || !native || !(await probes.kvmUsable())) {
+      throw new KdevError('UNSUPPORTED_HOST', `the kvm accelerator is not usable here (${source})`, {
+        hints: [
+          'Check that /dev/kvm exists and that you may open it (group kvm)',
+          'Or use --qemu-accel tcg: slower, but works everywhere',
+        ],
+      });
+    }
+    return { accel: 'kvm', reason: `kvm requested by ${source}` };
+  }
+
+  if (!native)
+    return { accel: 'tcg', reason: `a ${guestArch} guest on a ${probes.hostArch} host is emulated` };
+  if (probes.platform === 'darwin') return { accel: 'hvf', reason: 'macOS host' };
+  if (probes.platform === 'linux' && (await probes.kvmUsable())) {
+    return { accel: 'kvm', reason: '/dev/kvm is usable' };
+  }
+  return { accel: 'tcg', reason: 'no hardware accelerator found' };
+}

@@ -1,0 +1,147 @@
+// The qemu command line as data: a pure function, so every flag is visible in one unit test.
+import type { Arch } from '../driver.js';
+
+export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
+
+export interface QemuDisk {
+  /** Also the drive id, so keep it short and unique. */
+  id: string;
+  path: string;
+  format: 'qcow2' | 'raw';
+  /** What the guest finds the disk by (/dev/disk/by-id/virtio-<serial>). */
+  serial: string;
+  readOnly?: boolean;
+}
+
+export interface QemuShare {
+  id: string;
+  hostPath: string;
+  tag: string;
+  /** 'none' keeps host ownership and modes as they are; 'mapped-xattr' stores guest ones in xattrs. */
+  securityModel?: 'none' | 'mapped-xattr';
+  readOnly?: boolean;
+}
+
+export interface QemuFirmware {
+  /** edk2 code image: passed with -bios, or as the first (read-only) pflash when vars is set. */
+  code: string;
+  vars?: string;
+}
+
+export interface QemuArgvOptions {
+  name: string;
+  arch: Arch;
+  accel: ResolvedAccel;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  disks: QemuDisk[];
+  shares: QemuShare[];
+  ports: { ssh: number; apiServer: number };
+  qmpSocket: string;
+  pidFile: string;
+  consoleLog: string;
+  /** aarch64 only; x86_64 boots the kernel directly through SeaBIOS. */
+  firmware?: QemuFirmware;
+  daemonize?: boolean;
+  /** Overrides the qemu-system-<arch> binary name or path. */
+  binary?: string;
+}
+
+/** The guest ports the host forwards to: sshd and the Kubernetes API server. */
+export const GUEST_SSH_PORT = 22;
+export const GUEST_API_SERVER_PORT = 8443;
+
+export function qemuBinaryName(arch: Arch): string {
+  return `qemu-system-${arch}`;
+}
+
+export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: string[] } {
+  const args: string[] = [
+    '-name',
+    `kdev-${o.name}`,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    // A guest panic or reboot ends the process instead of looping, so a watcher sees it die.
+    '-no-reboot',
+    ...machineArgs(o),
+    '-smp',
+    String(o.cpus),
+    '-m',
+    `${o.memoryMiB}M`,
+    '-kernel',
+    o.kernel,
+    '-initrd',
+    o.initrd,
+    '-append',
+    o.cmdline,
+  ];
+
+  for (const d of o.disks) {
+    const drive = [`file=${escapeOpt(d.path)}`, 'if=none', `id=${d.id}`, `format=${d.format}`];
+    if (d.readOnly) drive.push('readonly=on');
+    else drive.push('discard=unmap');
+    args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
+  }
+
+  const fwd = [
+    `hostfwd=tcp:127.0.0.1:${o.ports.ssh}-:${GUEST_SSH_PORT}`,
+    `hostfwd=tcp:127.0.0.1:${o.ports.apiServer}-:${GUEST_API_SERVER_PORT}`,
+  ];
+  args.push('-netdev', ['user', 'id=net0', ...fwd].join(','), '-device', 'virtio-net-pci,netdev=net0');
+
+  for (const s of o.shares) {
+    const fs = [
+      'local',
+      `path=${escapeOpt(s.hostPath)}`,
+      `mount_tag=${s.tag}`,
+      `security_model=${s.securityModel ?? 'none'}`,
+      `id=${s.id}`,
+    ];
+    if (s.readOnly) fs.push('readonly=on');
+    args.push('-virtfs', fs.join(','));
+  }
+
+  args.push(
+    '-object',
+    'rng-random,id=rng0,filename=/dev/urandom',
+    '-device',
+    'virtio-rng-pci,rng=rng0',
+    '-serial',
+    `file:${o.consoleLog}`,
+    '-qmp',
+    `unix:${escapeOpt(o.qmpSocket)},server=on,wait=off`,
+    '-pidfile',
+    o.pidFile,
+  );
+  if (o.daemonize) args.push('-daemonize');
+
+  return { binary: o.binary ?? qemuBinaryName(o.arch), args };
+}
+
+function machineArgs(o: QemuArgvOptions): string[] {
+  const cpu = o.accel === 'tcg' ? 'max' : 'host';
+  const accel = ['-accel', o.accel];
+  if (o.arch === 'x86_64') return ['-machine', 'q35', ...accel, '-cpu', cpu];
+  const out = ['-machine', 'virt', ...accel, '-cpu', cpu];
+  if (o.firmware?.vars) {
+    out.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOpt(o.firmware.code)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${escapeOpt(o.firmware.vars)}`,
+    );
+  } else if (o.firmware) {
+    out.push('-bios', o.firmware.code);
+  }
+  return out;
+}
+
+/** QEMU option values end at a comma; a literal comma is written twice. */
+export function escapeOpt(value: string): string {
+  return value.replaceAll(',', ',,');
+}

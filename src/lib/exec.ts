@@ -44,7 +44,10 @@ export const hostRunner: CommandRunner = {
       const result = { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
       if (result.exitCode !== 0 && opts.reject !== false) {
         const detail = result.stderr.trim().split('\n').pop() ?? '';
-        throw new KdevError('COMMAND_FAILED', `${file} exited with ${result.exitCode}${detail ? `: ${detail}` : ''}`);
+        throw new KdevError(
+          'COMMAND_FAILED',
+          `${file} exited with ${result.exitCode}${detail ? `: ${detail}` : ''}`,
+        );
       }
       return result;
     } catch (err) {

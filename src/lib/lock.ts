@@ -82,9 +82,13 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     if (await tryAcquire(file)) break;
     if (Date.now() >= deadline) {
       const holder = await readHolder(file);
-      throw new KdevError('LOCKED', `${opts.what ?? 'this resource'} is busy (held by pid ${holder?.pid ?? '?'})`, {
-        hints: ['Wait for the other kdev command to finish, then try again'],
-      });
+      throw new KdevError(
+        'LOCKED',
+        `${opts.what ?? 'this resource'} is busy (held by pid ${holder?.pid ?? '?'})`,
+        {
+          hints: ['Wait for the other kdev command to finish, then try again'],
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

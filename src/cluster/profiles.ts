@@ -1,0 +1,118 @@
+// Profiles: one validated JSON file per cluster under KDEV_HOME/profiles/<name>/, and its lock.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { KdevError } from '../lib/errors.js';
+import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../lib/fs-atomic.js';
+import { acquireLock, type Release } from '../lib/lock.js';
+import { paths } from '../lib/paths.js';
+import { validateProfileName } from '../lib/profile-name.js';
+import { CONTAINER_RUNTIMES, DRIVERS } from './global-config.js';
+
+export const MountSchema = z.object({
+  hostPath: z.string(),
+  guestPath: z.string(),
+  type: z.enum(['9p', 'virtiofs']),
+  tag: z.string(),
+});
+
+export const ProfileSchema = z.object({
+  name: z.string(),
+  driver: z.enum(DRIVERS),
+  cpus: z.number().int().min(1),
+  memoryMiB: z.number().int().min(1),
+  diskMiB: z.number().int().min(1),
+  kubernetes: z.boolean(),
+  kubernetesVersion: z.string(),
+  containerRuntime: z.enum(CONTAINER_RUNTIMES),
+  qemuAccel: z.enum(['auto', 'hvf', 'kvm', 'tcg']).default('auto'),
+  isoUrl: z.string().optional(),
+  mounts: z.array(MountSchema).default([]),
+  ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
+  /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
+  phase: z.enum(['creating', 'created']),
+  createdAt: z.string(),
+});
+
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export async function loadProfile(name: string): Promise<Profile | undefined> {
+  validateProfileName(name);
+  const file = paths.profileConfig(name);
+  const text = await readFileIfExists(file);
+  if (text === undefined) return undefined;
+  try {
+    return ProfileSchema.parse(JSON.parse(text));
+  } catch {
+    throw new KdevError('BAD_CONFIG', `profile "${name}" is corrupt (${file})`, {
+      hints: [`Delete it with: kdev delete -p ${name}`],
+    });
+  }
+}
+
+export async function requireProfile(name: string): Promise<Profile> {
+  const profile = await loadProfile(name);
+  if (!profile) {
+    throw new KdevError('NOT_FOUND', `profile "${name}" does not exist`, {
+      hints: [`Create it with: kdev start -p ${name}`, 'List profiles with: kdev profile list'],
+    });
+  }
+  return profile;
+}
+
+export async function saveProfile(profile: Profile): Promise<void> {
+  validateProfileName(profile.name);
+  await ensurePrivateDir(paths.home());
+  await ensurePrivateDir(paths.profilesDir());
+  await ensurePrivateDir(paths.profileDir(profile.name));
+  await writeFileAtomic(
+    paths.profileConfig(profile.name),
+    `${JSON.stringify(ProfileSchema.parse(profile), null, 2)}\n`,
+  );
+}
+
+export async function removeProfile(name: string): Promise<void> {
+  validateProfileName(name);
+  await fs.rm(paths.profileDir(name), { recursive: true, force: true });
+}
+
+export interface ProfileEntry {
+  name: string;
+  profile?: Profile;
+  /** Why the profile could not be read, when it could not. */
+  problem?: string;
+}
+
+/** Every profile folder, readable or not; an absent store is simply empty. */
+export async function listProfiles(): Promise<ProfileEntry[]> {
+  let names: string[];
+  try {
+    names = (await fs.readdir(paths.profilesDir(), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const entries = await Promise.all(
+    names.sort().map(async (name): Promise<ProfileEntry> => {
+      try {
+        const profile = await loadProfile(name);
+        return profile ? { name, profile } : { name, problem: 'missing config.json' };
+      } catch (err) {
+        return { name, problem: (err as Error).message };
+      }
+    }),
+  );
+  return entries;
+}
+
+/** Guards start/stop/delete of one profile. A crashed holder's lock is broken by the next caller. */
+export async function lockProfile(name: string, timeoutMs = 0): Promise<Release> {
+  validateProfileName(name);
+  await ensurePrivateDir(paths.home());
+  return acquireLock(path.join(paths.locksDir(), `${name}.lock`), {
+    timeoutMs,
+    what: `profile "${name}"`,
+  });
+}

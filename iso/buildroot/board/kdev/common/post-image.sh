@@ -85,7 +85,12 @@ else
 fi
 
 kernel_version=$(config_value BR2_LINUX_KERNEL_CUSTOM_VERSION_VALUE)
-compression=${cpio##*.cpio.}
+# Named as the Debian recipe names it (zstd, xz, gzip).
+case "${cpio##*.cpio.}" in
+zst) compression=zstd ;;
+gz) compression=gzip ;;
+*) compression=${cpio##*.cpio.} ;;
+esac
 if [ "${BR2_REPRODUCIBLE:-}" = y ] && [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
 	built=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 else

@@ -63,6 +63,17 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
+/** What a running (or last-run) machine is doing, for boot watching, `kdev logs` and status. */
+export interface RuntimeInfo {
+  /** The guest's serial console. */
+  consoleLog: string;
+  /** The hypervisor's own stdout/stderr, when it has one. */
+  hypervisorLog?: string;
+  /** The accelerator of the last start, e.g. 'kvm' or 'tcg'. */
+  accel?: string;
+  pid?: number;
+}
+
 export interface Driver {
   info(): DriverInfo;
   /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
@@ -77,6 +88,7 @@ export interface Driver {
   state(): Promise<MachineState>;
   sshEndpoint(): Promise<Endpoint>;
   apiServerEndpoint(): Promise<Endpoint>;
+  runtimeInfo(): Promise<RuntimeInfo>;
 }
 
 /** Side effects a driver needs, injectable for tests. */

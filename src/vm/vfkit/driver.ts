@@ -1,7 +1,16 @@
 // macOS Virtualization.framework through vfkit. Only its host check exists so far: elsewhere it
 // refuses clearly, and on macOS it points at qemu until the backend lands.
 import { KdevError } from '../../lib/errors.js';
-import type { Driver, DriverDeps, DriverInfo, Endpoint, MachineSpec, MachineState } from '../driver.js';
+import type {
+  Driver,
+  DriverDeps,
+  DriverInfo,
+  Endpoint,
+  MachineSpec,
+  MachineState,
+  RuntimeInfo,
+} from '../driver.js';
+import { machineFiles } from '../machine-files.js';
 
 export class VfkitDriver implements Driver {
   constructor(
@@ -49,5 +58,8 @@ export class VfkitDriver implements Driver {
   }
   async apiServerEndpoint(): Promise<Endpoint> {
     throw this.unavailable();
+  }
+  async runtimeInfo(): Promise<RuntimeInfo> {
+    return { consoleLog: machineFiles(this.machineName).consoleLog };
   }
 }

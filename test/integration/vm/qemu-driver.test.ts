@@ -1,0 +1,243 @@
+// The qemu driver against a real qemu (TCG) booting a fake multiboot guest that prints
+// KDEV_READY and halts. A real kernel boot is in test/e2e.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KdevError } from '../../../src/lib/errors.js';
+import { freePorts } from '../../../src/lib/net.js';
+import { waitForReady } from '../../../src/vm/boot-watch.js';
+import { createDriver, type Driver, type MachineSpec } from '../../../src/vm/driver.js';
+import { pidAlive, readPidFile } from '../../../src/vm/process.js';
+import { QemuDriver } from '../../../src/vm/qemu/driver.js';
+import { writeFakeGuest } from './fake-guest.js';
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ready = have('qemu-system-x86_64') && have('qemu-img') && fs.existsSync('/usr/bin/ssh-keygen');
+if (!ready) console.warn('skipping qemu driver tests: qemu-system-x86_64, qemu-img or ssh-keygen missing');
+const maybe = ready && process.arch === 'x64' ? describe : describe.skip;
+
+const savedHome = process.env.KDEV_HOME;
+let home: string;
+let imageDir: string;
+let shareDir: string;
+
+async function specFor(name: string, over: Partial<MachineSpec> = {}): Promise<MachineSpec> {
+  const [ssh, apiServer] = (await freePorts(2)) as [number, number];
+  const { kernel, initrd } = writeFakeGuest(imageDir);
+  return {
+    name,
+    cpus: 1,
+    memoryMiB: 512,
+    diskMiB: 2048,
+    image: { kernel, initrd, cmdline: 'console=ttyS0 panic=-1', arch: 'x86_64' },
+    mounts: [{ hostPath: shareDir, guestPath: '/src', type: '9p', tag: 'kdev0' }],
+    ports: { ssh, apiServer },
+    accel: 'tcg',
+    ...over,
+  };
+}
+
+const mode = (p: string) => fs.statSync(p).mode & 0o777;
+
+maybe('qemu driver (real qemu, fake guest)', () => {
+  const drivers: Driver[] = [];
+  const driver = (name: string) => {
+    const d = createDriver('qemu', name);
+    drivers.push(d);
+    return d;
+  };
+
+  beforeAll(() => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'kdev-home-'));
+    process.env.KDEV_HOME = home;
+    imageDir = path.join(home, 'img');
+    shareDir = path.join(home, 'share');
+    fs.mkdirSync(shareDir);
+  });
+
+  afterAll(async () => {
+    for (const d of drivers) await d.remove().catch(() => undefined);
+    fs.rmSync(home, { recursive: true, force: true });
+    if (savedHome === undefined) delete process.env.KDEV_HOME;
+    else process.env.KDEV_HOME = savedHome;
+  });
+
+  it('validate names the missing tool with an install hint', async () => {
+    const d = new QemuDriver('nq', { qemuBinary: '/nonexistent/qemu-system-x86_64' });
+    const err = (await d.validate(await specFor('nq')).catch((e: unknown) => e)) as KdevError;
+    expect(err.code).toBe('MISSING_TOOL');
+    expect(err.hints[0]).toMatch(/apt-get install qemu-system-x86|brew install qemu/);
+  });
+
+  it('validate refuses nonsense sizes, virtiofs and a missing mount source', async () => {
+    const d = driver('bad');
+    await expect(d.validate(await specFor('bad', { cpus: 0 }))).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(d.validate(await specFor('bad', { memoryMiB: 64 }))).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+    });
+    await expect(
+      d.validate(
+        await specFor('bad', {
+          mounts: [{ hostPath: shareDir, guestPath: '/x', type: 'virtiofs', tag: 't' }],
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_HOST' });
+    await expect(
+      d.validate(
+        await specFor('bad', {
+          mounts: [{ hostPath: '/nonexistent', guestPath: '/x', type: '9p', tag: 't' }],
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect(await d.state()).toBe('Nonexistent');
+  });
+
+  it('create writes keys, pinned known_hosts, seed and a sparse data disk; re-create keeps them', async () => {
+    const spec = await specFor('m1');
+    const d = driver('m1');
+    await d.create(spec);
+    const dir = path.join(home, 'machines', 'm1');
+    expect(mode(dir)).toBe(0o700);
+    for (const f of [
+      'id_ed25519',
+      'ssh_host_ed25519_key',
+      'known_hosts',
+      'machine.json',
+      'seed.img',
+      'data.qcow2',
+    ]) {
+      expect(mode(path.join(dir, f))).toBe(0o600);
+    }
+    const hostPub = fs.readFileSync(path.join(dir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ');
+    expect(fs.readFileSync(path.join(dir, 'known_hosts'), 'utf8')).toBe(
+      `[127.0.0.1]:${spec.ports.ssh} ssh-ed25519 ${hostPub[1]}\n`,
+    );
+    const listing = execFileSync('tar', ['-tf', path.join(dir, 'seed.img')], { encoding: 'utf8' });
+    expect(listing.trim().split('\n').sort()).toEqual([
+      'authorized_keys',
+      'hostname',
+      'mounts',
+      'ssh_host_ed25519_key',
+      'ssh_host_ed25519_key.pub',
+    ]);
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '--output=json', path.join(dir, 'data.qcow2')], { encoding: 'utf8' }),
+    ) as { format: string; 'virtual-size': number; 'actual-size': number };
+    expect(info.format).toBe('qcow2');
+    expect(info['virtual-size']).toBe(2048 * 1024 * 1024);
+    expect(info['actual-size']).toBeLessThan(10 * 1024 * 1024);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'machine.json'), 'utf8')).spec).toEqual(spec);
+
+    const before = {
+      disk: fs.statSync(path.join(dir, 'data.qcow2')).ino,
+      key: fs.readFileSync(path.join(dir, 'id_ed25519'), 'utf8'),
+    };
+    await d.create({ ...spec, diskMiB: 4096 });
+    expect(fs.statSync(path.join(dir, 'data.qcow2')).ino).toBe(before.disk);
+    expect(fs.readFileSync(path.join(dir, 'id_ed25519'), 'utf8')).toBe(before.key);
+    expect(await d.state()).toBe('Stopped');
+    expect(await d.sshEndpoint()).toEqual({ host: '127.0.0.1', port: spec.ports.ssh });
+    expect(await d.apiServerEndpoint()).toEqual({ host: '127.0.0.1', port: spec.ports.apiServer });
+  });
+
+  it('starts, reports Running and ready, and goes Stopped quickly after kill -9', async () => {
+    const d = driver('m2');
+    await d.create(await specFor('m2'));
+    await d.start();
+    expect(await d.state()).toBe('Running');
+    const rt = await d.runtimeInfo();
+    expect(rt.accel).toBe('tcg');
+    expect(rt.pid).toBeGreaterThan(0);
+    await waitForReady(rt.consoleLog, {
+      timeoutMs: 20_000,
+      isAlive: async () => (await d.state()) === 'Running',
+      hypervisorLog: rt.hypervisorLog,
+    });
+    await d.start(); // already running: a no-op
+    expect((await d.runtimeInfo()).pid).toBe(rt.pid);
+
+    process.kill(rt.pid!, 'SIGKILL');
+    const t0 = performance.now();
+    let state = await d.state();
+    while (state !== 'Stopped' && performance.now() - t0 < 5000) state = await d.state();
+    const ms = performance.now() - t0;
+    console.log(`kill -9 -> Stopped in ${ms.toFixed(1)} ms`);
+    expect(state).toBe('Stopped');
+    expect(ms).toBeLessThan(2000);
+
+    // The stale pidfile and socket do not get in the way of the next start.
+    await d.start();
+    expect(await d.state()).toBe('Running');
+    const t1 = performance.now();
+    await d.stop({ timeoutMs: 500 }); // the fake guest ignores ACPI, so this falls back to quit
+    console.log(`stop (ACPI ignored, 500 ms budget) took ${(performance.now() - t1).toFixed(0)} ms`);
+    expect(await d.state()).toBe('Stopped');
+    expect(fs.existsSync(path.join(home, 'machines', 'm2', 'hypervisor.pid'))).toBe(false);
+    expect(fs.existsSync(path.join(home, 'machines', 'm2', 'console.log.1'))).toBe(true);
+  });
+
+  it('force stop skips ACPI', async () => {
+    const d = driver('m3');
+    await d.create(await specFor('m3'));
+    await d.start();
+    const pid = (await d.runtimeInfo()).pid!;
+    const t0 = performance.now();
+    await d.stop({ force: true, timeoutMs: 60_000 });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(pidAlive(pid)).toBe(false);
+    await d.stop(); // stopping a stopped machine is fine
+  });
+
+  it('fails fast with qemu stderr when qemu exits at once', async () => {
+    const d = driver('m4');
+    const spec = await specFor('m4');
+    await d.create(spec);
+    fs.writeFileSync(spec.image.kernel, 'garbage, not a kernel');
+    try {
+      const t0 = Date.now();
+      const err = (await d.start().catch((e: unknown) => e)) as KdevError;
+      expect(err).toBeInstanceOf(KdevError);
+      expect(err.code).toBe('VM_ERROR');
+      expect(err.message).toMatch(/qemu exited at once: .*kernel/is);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(await d.state()).toBe('Stopped');
+    } finally {
+      writeFakeGuest(imageDir);
+    }
+  });
+
+  it('fails fast when a forwarded port is taken', async () => {
+    const d = driver('m5');
+    const a = await specFor('m5');
+    const b = driver('m6');
+    await b.create(await specFor('m6', { ports: a.ports }));
+    await b.start();
+    await d.create(a);
+    const err = (await d.start().catch((e: unknown) => e)) as KdevError;
+    expect(err.code).toBe('VM_ERROR');
+    expect(err.hints.join(' ')).toMatch(/port/);
+    await b.stop({ force: true });
+  });
+
+  it('remove stops the machine and deletes its directory, leaving no qemu behind', async () => {
+    const d = driver('m7');
+    await d.create(await specFor('m7'));
+    await d.start();
+    const dir = path.join(home, 'machines', 'm7');
+    const pid = (await readPidFile(path.join(dir, 'hypervisor.pid')))!;
+    // Even with its pidfile gone, the process is found and ended.
+    fs.rmSync(path.join(dir, 'hypervisor.pid'));
+    await d.remove();
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(pidAlive(pid)).toBe(false);
+    expect(await d.state()).toBe('Nonexistent');
+  });
+});

@@ -1,0 +1,144 @@
+// Finding the guest image to boot: a local folder or .iso beside its kernel and initrd, a URL
+// downloaded into the cache with checksums, or the image built on this host.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { downloadFile, fetchText, parseSha256Sums } from '../lib/download.js';
+import { KdevError } from '../lib/errors.js';
+import { pathExists, readFileIfExists, writeFileAtomic } from '../lib/fs-atomic.js';
+import { paths } from '../lib/paths.js';
+import type { Arch, GuestImage } from './driver.js';
+import { buildGuestImage } from './image-build.js';
+
+export interface ResolveImageOptions {
+  /** A folder, file:// URL or .iso path with bzImage/Image, initrd and cmdline beside it; or an http(s) URL. */
+  isoUrl?: string;
+  arch: Arch;
+  log?: (line: string) => void;
+  /** Injectable for tests: whether this host may build the image, and how. */
+  canBuild?: boolean;
+  build?: (out: string, log: (line: string) => void) => Promise<unknown>;
+}
+
+export function kernelFileName(arch: Arch): string {
+  // arm64 kernels boot directly only uncompressed (vfkit insists on it), so the image ships `Image`.
+  return arch === 'aarch64' ? 'Image' : 'bzImage';
+}
+
+export function defaultCmdline(arch: Arch): string {
+  return `console=${arch === 'aarch64' ? 'ttyAMA0' : 'ttyS0'} panic=-1`;
+}
+
+export async function resolveGuestImage(opts: ResolveImageOptions): Promise<GuestImage> {
+  const log = opts.log ?? (() => undefined);
+  const url = opts.isoUrl?.trim();
+  if (url) {
+    if (/^https?:\/\//i.test(url)) return downloadImage(url, opts.arch, log);
+    const local = url.startsWith('file:') ? fileURLToPath(url) : path.resolve(url);
+    const st = await fs.stat(local).catch(() => undefined);
+    if (!st) throw new KdevError('NOT_FOUND', `guest image ${url} does not exist`, { hints: isoUrlHints });
+    return imageFromDirectory(
+      st.isDirectory() ? local : path.dirname(local),
+      opts.arch,
+      st.isFile() ? local : undefined,
+    );
+  }
+
+  const localDir = path.join(paths.imagesDir(), 'local');
+  if (await pathExists(path.join(localDir, 'initrd'))) return imageFromDirectory(localDir, opts.arch);
+
+  const canBuild =
+    opts.canBuild ?? (process.platform === 'linux' && process.getuid?.() === 0 && opts.arch === 'x86_64');
+  if (!canBuild) {
+    throw new KdevError('NOT_FOUND', 'no guest image: none was given and none has been built on this host', {
+      hints: [
+        'Pass --iso-url with a kdev image (a URL, or a folder holding bzImage, initrd and cmdline)',
+        `Or build one as root on Linux: sudo kdev iso build --out ${localDir}`,
+      ],
+    });
+  }
+  log(`building the guest image into ${localDir} (first start only)`);
+  await (opts.build ?? buildGuestImage)(localDir, log);
+  return imageFromDirectory(localDir, opts.arch);
+}
+
+const isoUrlHints = ['--iso-url takes an http(s) URL, a file:// URL or a path to a folder or .iso'];
+
+/** The image in dir; iso is the .iso the user pointed at, else any kdev-*.iso found there. */
+export async function imageFromDirectory(dir: string, arch: Arch, iso?: string): Promise<GuestImage> {
+  const kernel = path.join(dir, kernelFileName(arch));
+  const initrd = path.join(dir, 'initrd');
+  for (const f of [kernel, initrd]) {
+    if (!(await pathExists(f))) {
+      throw new KdevError('NOT_FOUND', `the guest image in ${dir} has no ${path.basename(f)}`, {
+        hints: [`kdev boots the kernel directly: put ${path.basename(kernel)} and initrd beside the ISO`],
+      });
+    }
+  }
+  const cmdline = (await readFileIfExists(path.join(dir, 'cmdline')))?.trim() || defaultCmdline(arch);
+  const foundIso =
+    iso?.endsWith('.iso') === true
+      ? iso
+      : (await fs.readdir(dir)).filter((n) => /^kdev-.*\.iso$/.test(n)).map((n) => path.join(dir, n))[0];
+  return { kernel, initrd, cmdline, arch, ...(foundIso ? { iso: foundIso } : {}) };
+}
+
+/** The folder URL the image files are relative to: the URL itself, or the folder of a file URL. */
+export function imageBaseUrl(url: string): URL {
+  const u = new URL(url);
+  const last = u.pathname.split('/').pop() ?? '';
+  if (last !== '' && !last.includes('.')) u.pathname += '/';
+  return new URL('.', u);
+}
+
+async function downloadImage(url: string, arch: Arch, log: (line: string) => void): Promise<GuestImage> {
+  const key = createHash('sha256').update(url).digest('hex');
+  const dir = path.join(paths.imagesDir(), key);
+  const marker = path.join(dir, '.complete');
+  if (await pathExists(marker)) return imageFromDirectory(dir, arch);
+
+  const base = imageBaseUrl(url);
+  const sumsText = await fetchText(new URL('SHA256SUMS', base).href);
+  const sums = parseSha256Sums(sumsText);
+  const kernelName = kernelFileName(arch);
+  const wanted = [kernelName, 'initrd', ...(sums.has('cmdline') ? ['cmdline'] : [])];
+  for (const name of [kernelName, 'initrd']) {
+    if (!sums.has(name)) {
+      throw new KdevError('DOWNLOAD_FAILED', `${new URL('SHA256SUMS', base).href} does not list ${name}`, {
+        hints: ['Is this a kdev guest image? It must publish bzImage (or Image), initrd and SHA256SUMS'],
+      });
+    }
+  }
+
+  // Everything lands in a staging folder that becomes the cache entry only once all files verify.
+  await fs.mkdir(paths.imagesDir(), { recursive: true, mode: 0o700 });
+  const staging = await fs.mkdtemp(path.join(paths.imagesDir(), `.${key.slice(0, 12)}-`));
+  try {
+    for (const name of wanted) {
+      const fileUrl = new URL(name, base).href;
+      log(`downloading ${fileUrl}`);
+      await downloadFile(fileUrl, path.join(staging, name), { sha256: sums.get(name) });
+    }
+    await writeFileAtomic(path.join(staging, 'SHA256SUMS'), sumsText, 0o644);
+    await writeFileAtomic(path.join(staging, '.complete'), `${url}\n`, 0o644);
+    await fs.chmod(staging, 0o755);
+    try {
+      await fs.rename(staging, dir);
+    } catch (err) {
+      // Another start finished the same download first, or a stale unfinished entry is in the way.
+      if (!(await pathExists(marker))) {
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rename(staging, dir);
+      } else if (
+        (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' &&
+        (err as NodeJS.ErrnoException).code !== 'EEXIST'
+      ) {
+        throw err;
+      }
+    }
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+  return imageFromDirectory(dir, arch);
+}

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseSha256Sums } from '../../../src/lib/download.js';
+import { imageBaseUrl, resolveGuestImage } from '../../../src/vm/image.js';
+import { findIsoRecipe } from '../../../src/vm/image-build.js';
+
+const savedHome = process.env.KDEV_HOME;
+let home: string;
+beforeEach(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'kdev-img-'));
+  process.env.KDEV_HOME = home;
+});
+afterEach(() => {
+  fs.rmSync(home, { recursive: true, force: true });
+  if (savedHome === undefined) delete process.env.KDEV_HOME;
+  else process.env.KDEV_HOME = savedHome;
+});
+
+function imageDir(dir: string, files: Record<string, string> = {}): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const all = { bzImage: 'k', initrd: 'i', ...files };
+  for (const [name, body] of Object.entries(all)) fs.writeFileSync(path.join(dir, name), body);
+  return dir;
+}
+
+describe('resolveGuestImage', () => {
+  it('uses a folder given as a path or file:// URL, with its cmdline', async () => {
+    const dir = imageDir(path.join(home, 'img'), { cmdline: 'console=ttyS0 panic=-1 quiet\n' });
+    const expected = {
+      kernel: path.join(dir, 'bzImage'),
+      initrd: path.join(dir, 'initrd'),
+      cmdline: 'console=ttyS0 panic=-1 quiet',
+      arch: 'x86_64',
+    };
+    expect(await resolveGuestImage({ isoUrl: dir, arch: 'x86_64' })).toEqual(expected);
+    expect(await resolveGuestImage({ isoUrl: pathToFileURL(dir).href, arch: 'x86_64' })).toEqual(expected);
+  });
+
+  it('takes the folder of an .iso file and records the iso', async () => {
+    const dir = imageDir(path.join(home, 'img'), { 'kdev-0.1.0-amd64.iso': 'iso' });
+    const img = await resolveGuestImage({ isoUrl: path.join(dir, 'kdev-0.1.0-amd64.iso'), arch: 'x86_64' });
+    expect(img.iso).toBe(path.join(dir, 'kdev-0.1.0-amd64.iso'));
+    expect(img.kernel).toBe(path.join(dir, 'bzImage'));
+  });
+
+  it('falls back to a default cmdline per architecture', async () => {
+    const x86 = imageDir(path.join(home, 'x86'));
+    expect((await resolveGuestImage({ isoUrl: x86, arch: 'x86_64' })).cmdline).toBe('console=ttyS0 panic=-1');
+    const arm = path.join(home, 'arm');
+    fs.mkdirSync(arm);
+    fs.writeFileSync(path.join(arm, 'Image'), 'k');
+    fs.writeFileSync(path.join(arm, 'initrd'), 'i');
+    const img = await resolveGuestImage({ isoUrl: arm, arch: 'aarch64' });
+    expect(img.cmdline).toBe('console=ttyAMA0 panic=-1');
+    expect(img.kernel).toBe(path.join(arm, 'Image'));
+  });
+
+  it('names what is missing from a folder, and a path that does not exist', async () => {
+    const dir = path.join(home, 'half');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'bzImage'), 'k');
+    await expect(resolveGuestImage({ isoUrl: dir, arch: 'x86_64' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/no initrd/),
+    });
+    await expect(
+      resolveGuestImage({ isoUrl: path.join(home, 'nope'), arch: 'x86_64' }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('uses the locally built image by default', async () => {
+    const dir = imageDir(path.join(home, 'cache', 'images', 'local'));
+    const build = jestFn();
+    expect((await resolveGuestImage({ arch: 'x86_64', build: build.fn, canBuild: true })).kernel).toBe(
+      path.join(dir, 'bzImage'),
+    );
+    expect(build.calls).toHaveLength(0);
+  });
+
+  it('builds the local image when there is none and the host can', async () => {
+    const logs: string[] = [];
+    const build = jestFn(async (out: string, log: (l: string) => void) => {
+      log('==> mmdebstrap');
+      imageDir(out, { cmdline: 'console=ttyS0 panic=-1 quiet\n' });
+    });
+    const img = await resolveGuestImage({
+      arch: 'x86_64',
+      canBuild: true,
+      build: build.fn,
+      log: (l) => logs.push(l),
+    });
+    expect(build.calls).toEqual([path.join(home, 'cache', 'images', 'local')]);
+    expect(img.cmdline).toBe('console=ttyS0 panic=-1 quiet');
+    expect(logs).toContain('==> mmdebstrap');
+  });
+
+  it('asks for --iso-url when there is no image and no way to build one', async () => {
+    await expect(resolveGuestImage({ arch: 'x86_64', canBuild: false })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      hints: expect.arrayContaining([expect.stringMatching(/--iso-url/)]),
+    });
+  });
+});
+
+function jestFn(impl: (out: string, log: (l: string) => void) => Promise<void> = async () => undefined) {
+  const calls: string[] = [];
+  return {
+    calls,
+    fn: async (out: string, log: (l: string) => void) => {
+      calls.push(out);
+      await impl(out, log);
+    },
+  };
+}
+
+describe('imageBaseUrl', () => {
+  it.each([
+    ['https://x.test/img/kdev-0.1.0-amd64.iso', 'https://x.test/img/'],
+    ['https://x.test/img/', 'https://x.test/img/'],
+    ['https://x.test/img', 'https://x.test/img/'],
+    ['https://x.test/v0.1.0/', 'https://x.test/v0.1.0/'],
+  ])('%s -> %s', (url, base) => {
+    expect(imageBaseUrl(url).href).toBe(base);
+  });
+});
+
+describe('parseSha256Sums', () => {
+  it('reads text and binary mode lines and ignores junk', () => {
+    const a = 'a'.repeat(64);
+    const b = 'B'.repeat(64);
+    const m = parseSha256Sums(`${a}  bzImage\n${b} *initrd\nnot a line\n${a}  ./cmdline\n`);
+    expect([...m]).toEqual([
+      ['bzImage', a],
+      ['initrd', 'b'.repeat(64)],
+      ['cmdline', a],
+    ]);
+  });
+});
+
+describe('findIsoRecipe', () => {
+  it('finds iso/debian/build.sh upward from a folder inside the repo, and nothing from /', () => {
+    expect(findIsoRecipe(path.resolve('src/vm'))).toBe(path.resolve('iso/debian/build.sh'));
+    expect(findIsoRecipe('/')).toBeUndefined();
+  });
+});

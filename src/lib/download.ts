@@ -1,7 +1,7 @@
 // Downloads that either land complete and verified or not at all: stream to a temp file beside
 // the target while hashing, compare, then rename.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -80,12 +80,13 @@ export async function downloadFile(
         cb(null, chunk);
       },
     });
-    const out = await fs.open(tmp, 'w', 0o644);
+    await pipeline(body, meter, createWriteStream(tmp, { mode: 0o644 }));
+    // Durable before the rename makes it visible under its real name.
+    const fh = await fs.open(tmp, 'r+');
     try {
-      await pipeline(body, meter, out.createWriteStream({ autoClose: false }));
-      await out.sync();
+      await fh.sync();
     } finally {
-      await out.close();
+      await fh.close();
     }
     const sha256 = hash.digest('hex');
     if (opts.sha256 && sha256 !== opts.sha256.toLowerCase()) {

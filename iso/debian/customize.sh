@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Debian-specific tailoring of the mmdebstrap root filesystem: applies the
+# shared overlay, creates the kdev user, trims units that only slow a TCG boot
+# and prunes files a RAM-resident root does not need.
+# usage: customize.sh ROOTFS OVERLAY
+set -euo pipefail
+root=$1 overlay=$2
+
+cp -a --no-preserve=ownership "$overlay/." "$root/"
+chmod 0755 "$root/init" "$root"/usr/lib/kdev/*.sh
+chmod 0644 "$root/usr/lib/kdev/common.sh"
+chmod 0440 "$root/etc/sudoers.d/kdev"
+
+# '*' (not '!'): a locked password would make sshd refuse key logins without PAM.
+chroot "$root" useradd --create-home --user-group --shell /bin/bash --password '*' --comment kdev kdev
+
+# The host generates the guest's host key and pins it; never ship or make one.
+rm -f "$root"/etc/ssh/ssh_host_*
+echo kdev >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# Upstream servers straight from DHCP, not the 127.0.0.53 stub: pods that
+# inherit it (CoreDNS) would otherwise loop back into themselves.
+ln -sfn /run/systemd/resolve/resolv.conf "$root/etc/resolv.conf"
+# Empty machine-id: systemd makes a transient one per boot without treating
+# the boot as a first boot (no presets, no firstboot prompts).
+: >"$root/etc/machine-id"
+mkdir -p "$root/opt/cni"
+ln -sfn /usr/lib/cni "$root/opt/cni/bin"
+mkdir -p "$root/etc/cni/net.d" "$root/mnt/kdev-data" "$root/data"
+
+systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service containerd.service ssh.service >/dev/null 2>&1
+# Each unit costs real time under TCG; none of these matter in a throwaway root.
+mask=(
+  apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
+  systemd-tmpfiles-clean.timer dpkg-db-backup.timer
+  getty@.service serial-getty@.service console-getty.service getty-static.service autovt@.service
+  systemd-networkd-wait-online.service systemd-udev-settle.service systemd-time-wait-sync.service
+  systemd-logind.service systemd-user-sessions.service
+  systemd-hwdb-update.service systemd-journal-catalog-update.service ldconfig.service
+  systemd-update-done.service systemd-update-utmp.service systemd-update-utmp-runlevel.service
+  systemd-random-seed.service systemd-pstore.service systemd-firstboot.service
+  systemd-machine-id-commit.service systemd-sysusers.service systemd-binfmt.service
+  proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount
+  sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount
+  dev-hugepages.mount dev-mqueue.mount
+  systemd-ask-password-console.path systemd-ask-password-wall.path
+  remote-fs.target cryptsetup.target veritysetup.target integritysetup.target
+  nftables.service
+)
+systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
+
+# Nothing in the guest installs packages, and the rest is dead weight in RAM.
+chroot "$root" dpkg --purge --force-depends apt >/dev/null 2>&1 || true
+rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/cache/debconf/*-old \
+  "$root"/var/lib/dpkg/*-old "$root"/usr/share/man "$root"/usr/share/info \
+  "$root"/usr/share/locale "$root"/usr/share/lintian \
+  "$root"/usr/lib/udev/hwdb.d "$root"/usr/lib/udev/hwdb.bin "$root"/etc/udev/hwdb.bin
+find "$root/var/log" -type f -delete
+# ConditionNeedsUpdate= units compare these stamps with /usr's mtime.
+touch "$root/etc/.updated" "$root/var/.updated"
+# The kernel opens /dev/console for /init before anything mounts devtmpfs.
+rm -f "$root/dev/console"
+mknod -m 0600 "$root/dev/console" c 5 1

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Unpacks the downloaded kernel package and copies into ROOTFS only the
+# modules listed in MODULES_FILE plus what they need (depends and softdeps),
+# then runs depmod there. Prints the kernel release on stdout.
+# depmod/modprobe run from ROOTFS (chroot): the build host need not have kmod.
+# usage: kernel.sh KERNEL_DIR ROOTFS MODULES_FILE
+set -euo pipefail
+kdir=$1 root=$2 list=$3
+
+debs=("$kdir"/linux-image-*.deb)
+[[ -f ${debs[0]} ]] || { echo "kernel.sh: no kernel package in $kdir" >&2; exit 1; }
+dpkg-deb -x "${debs[0]}" "$kdir/pkg"
+kver=$(basename "$(find "$kdir/pkg/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")
+
+# The full module tree, visible inside the chroot for the duration.
+stage=/run/kdev-kernel
+rm -rf "$root$stage"
+mkdir -p "$root$stage/lib"
+mv "$kdir/pkg/lib/modules" "$root$stage/lib/modules"
+trap 'rm -rf "${root:?}$stage"' EXIT
+src=$root$stage/lib/modules/$kver
+chroot "$root" depmod -b "$stage" "$kver"
+
+names=()
+while read -r item; do
+  if [[ $item == */* ]]; then
+    # A path glob stands for every module file it matches.
+    for f in "$src"/kernel/$item; do
+      [[ -e $f ]] || { echo "kernel.sh: '$item' matches nothing in $kver" >&2; exit 1; }
+      names+=("$(basename "${f%%.ko*}")")
+    done
+  else
+    names+=("$item")
+  fi
+done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$list")
+
+# --show-depends lists the module, its dependencies and softdeps as
+# "insmod PATH"; built-in ones show as "builtin NAME" and need nothing.
+keep=$(for n in "${names[@]}"; do
+  chroot "$root" modprobe -d "$stage" -S "$kver" --show-depends "$n" ||
+    { echo "kernel.sh: module '$n' not found in $kver" >&2; exit 1; }
+done | awk '$1 == "insmod" { print $2 }' | sort -u)
+
+dst=$root/lib/modules/$kver
+rm -rf "$dst"
+mkdir -p "$dst"
+while read -r f; do
+  rel=${f#"$stage/lib/modules/$kver"/}
+  mkdir -p "$dst/$(dirname "$rel")"
+  cp "$root$f" "$dst/$rel"
+done <<<"$keep"
+cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$dst/"
+chroot "$root" depmod "$kver"
+echo "kernel.sh: kept $(wc -l <<<"$keep") modules ($(du -sh "$dst" | cut -f1)) of $kver" >&2
+echo "$kver"

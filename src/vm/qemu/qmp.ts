@@ -211,11 +211,6 @@ export class QmpClient {
   }
 }
 
-export interface QmpStatus {
-  status: string;
-  running: boolean;
-}
-
 /** One-shot helper: connect, run one command, disconnect. */
 export async function qmpExecute<T = unknown>(
   socketPath: string,

@@ -1,0 +1,70 @@
+// What a start asks for: flags first, then global defaults (kdev config), then built-in defaults.
+import { KdevError } from '../lib/errors.js';
+import { parseConfigValue, readGlobalConfig, type GlobalConfig } from './global-config.js';
+
+export const DEFAULTS = {
+  driver: 'qemu',
+  cpus: 2,
+  memoryMiB: 4096,
+  diskMiB: 20480,
+  kubernetesVersion: 'v1.33.5',
+  containerRuntime: 'containerd',
+} as const;
+
+export const QEMU_ACCELS = ['auto', 'hvf', 'kvm', 'tcg'] as const;
+export type QemuAccelSetting = (typeof QEMU_ACCELS)[number];
+
+export interface StartFlags {
+  driver?: string;
+  cpus?: string;
+  memory?: string;
+  diskSize?: string;
+  kubernetesVersion?: string;
+  qemuAccel?: string;
+}
+
+export interface MachineSettings {
+  driver: NonNullable<GlobalConfig['driver']>;
+  cpus: number;
+  memoryMiB: number;
+  diskMiB: number;
+  kubernetesVersion: string;
+  containerRuntime: NonNullable<GlobalConfig['container-runtime']>;
+  qemuAccel: QemuAccelSetting;
+}
+
+/** Validates every flag before anything touches the disk; bad values are one-line BAD_INPUT errors. */
+export async function resolveSettings(flags: StartFlags, global?: GlobalConfig): Promise<MachineSettings> {
+  const g = global ?? (await readGlobalConfig());
+  const pick = <K extends keyof GlobalConfig>(key: K, raw: string | undefined) =>
+    raw === undefined ? g[key] : asInput(() => parseConfigValue(key, raw) as GlobalConfig[K]);
+  const accel = flags.qemuAccel ?? 'auto';
+  if (!(QEMU_ACCELS as readonly string[]).includes(accel)) {
+    throw new KdevError('BAD_INPUT', `unknown --qemu-accel "${accel}"`, {
+      hints: [`Use one of: ${QEMU_ACCELS.join(', ')}`],
+    });
+  }
+  return {
+    driver: pick('driver', flags.driver) ?? DEFAULTS.driver,
+    cpus: pick('cpus', flags.cpus) ?? DEFAULTS.cpus,
+    memoryMiB: pick('memory', flags.memory) ?? DEFAULTS.memoryMiB,
+    diskMiB: pick('disk-size', flags.diskSize) ?? DEFAULTS.diskMiB,
+    kubernetesVersion: pick('kubernetes-version', flags.kubernetesVersion) ?? DEFAULTS.kubernetesVersion,
+    containerRuntime: g['container-runtime'] ?? DEFAULTS.containerRuntime,
+    qemuAccel: accel as QemuAccelSetting,
+  };
+}
+
+/** Flag values are input, not config: report them as BAD_INPUT with the flag's own name. */
+function asInput<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof KdevError) {
+      throw new KdevError('BAD_INPUT', err.message.replace(/^invalid (\S+)/, 'invalid --$1'), {
+        hints: err.hints,
+      });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,51 @@
+import { Flags } from '@oclif/core';
+import { KdevCommand } from '../cli/base-command.js';
+import { progressMode, runSteps } from '../cli/progress.js';
+import { startResult, startSteps, withStartLock } from '../cluster/machine.js';
+
+export default class Start extends KdevCommand<typeof Start> {
+  static override description = 'Create or start the machine (and, unless --no-kubernetes, the cluster)';
+  static override examples = [
+    '<%= config.bin %> start --no-kubernetes',
+    '<%= config.bin %> start -p dev --cpus 4 --memory 8g --disk-size 40g',
+  ];
+  static override flags = {
+    driver: Flags.string({ description: 'Hypervisor driver (qemu, vfkit)' }),
+    cpus: Flags.string({ description: 'Number of CPUs' }),
+    memory: Flags.string({ description: 'Memory, e.g. 4096, 4g, 4096mb' }),
+    'disk-size': Flags.string({ description: 'Data disk size, e.g. 20g' }),
+    'kubernetes-version': Flags.string({ description: 'Kubernetes version, e.g. v1.33.5' }),
+    'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
+    'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
+    'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
+  };
+
+  async run(): Promise<void> {
+    const f = this.flags;
+    const startedAt = Date.now();
+    const request = {
+      profile: f.profile,
+      kubernetes: !f['no-kubernetes'],
+      driver: f.driver,
+      cpus: f.cpus,
+      memory: f.memory,
+      diskSize: f['disk-size'],
+      kubernetesVersion: f['kubernetes-version'],
+      qemuAccel: f['qemu-accel'],
+      isoUrl: f['iso-url'],
+    };
+    const result = await withStartLock(request, async (ctx) => {
+      await runSteps(startSteps(), ctx, progressMode(this.jsonOutput));
+      return startResult(ctx, startedAt);
+    });
+    if (this.jsonOutput) {
+      process.stdout.write(`${JSON.stringify({ type: 'result', ...result })}\n`);
+      return;
+    }
+    for (const w of result.warnings) process.stderr.write(`! ${w}\n`);
+    const verb = result.alreadyRunning ? 'is already running' : 'is running';
+    process.stdout.write(
+      `✔ ${result.profile} ${verb} (${(result.durationMs / 1000).toFixed(1)}s). Try: kdev ssh${result.profile === 'kdev' ? '' : ` -p ${result.profile}`}\n`,
+    );
+  }
+}

@@ -1,0 +1,27 @@
+import { Flags } from '@oclif/core';
+import { KdevCommand } from '../cli/base-command.js';
+import { machineStatus, statusExitCode, type StatusResult } from '../cluster/machine.js';
+import { listProfiles } from '../cluster/profiles.js';
+
+const render = (s: StatusResult) =>
+  [
+    `${s.Name}`,
+    `host: ${s.Host}`,
+    `kubelet: ${s.Kubelet}`,
+    `apiserver: ${s.APIServer}`,
+    `kubeconfig: ${s.Kubeconfig}`,
+  ].join('\n');
+
+export default class Status extends KdevCommand<typeof Status> {
+  static override description =
+    "Show the machine's and cluster's state (exit code: 1 host, 2 cluster, 4 kubeconfig not OK)";
+  static override flags = { all: Flags.boolean({ description: 'Every profile' }) };
+
+  async run(): Promise<void> {
+    const names = this.flags.all ? (await listProfiles()).map((p) => p.name) : [this.flags.profile];
+    const statuses = await Promise.all(names.map((n) => machineStatus(n)));
+    if (this.flags.all) this.emit(statuses, (list) => list.map(render).join('\n\n') || 'No profiles');
+    else this.emit(statuses[0]!, render);
+    process.exitCode = statuses.reduce((code, s) => code | statusExitCode(s), 0);
+  }
+}

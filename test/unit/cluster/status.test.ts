@@ -1,0 +1,36 @@
+import { statusExitCode, type StatusResult } from '../../../src/cluster/machine.js';
+
+const s = (over: Partial<StatusResult>): StatusResult => ({
+  Name: 'kdev',
+  Host: 'Running',
+  Kubelet: 'Running',
+  APIServer: 'Running',
+  Kubeconfig: 'Configured',
+  ...over,
+});
+
+describe("status exit code (minikube's bitmask)", () => {
+  test('all good is 0; a machine without Kubernetes is judged by its host alone', () => {
+    expect(statusExitCode(s({}))).toBe(0);
+    expect(statusExitCode(s({ Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' }))).toBe(0);
+  });
+  test('bits: 1 host, 2 cluster, 4 kubeconfig', () => {
+    expect(
+      statusExitCode(
+        s({ Host: 'Stopped', Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' }),
+      ),
+    ).toBe(1);
+    expect(statusExitCode(s({ APIServer: 'Stopped' }))).toBe(2);
+    expect(statusExitCode(s({ Kubeconfig: 'Misconfigured' }))).toBe(4);
+    expect(
+      statusExitCode(
+        s({
+          Host: 'Nonexistent',
+          Kubelet: 'Nonexistent',
+          APIServer: 'Nonexistent',
+          Kubeconfig: 'Nonexistent',
+        }),
+      ),
+    ).toBe(7);
+  });
+});

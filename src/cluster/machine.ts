@@ -248,6 +248,53 @@ async function driverFor(name: string): Promise<{ profile?: Profile; driver: Dri
   return { profile, driver: createDriver(profile?.driver ?? 'qemu', name) };
 }
 
+/**
+ * A clean shutdown asked of the guest itself over SSH, so the data disk is flushed and unmounted;
+ * the driver's ACPI and hard stops remain the fallbacks when the guest does not answer.
+ */
+async function powerOffFromInside(name: string, driver: Driver, timeoutMs: number): Promise<void> {
+  try {
+    const ssh = sshClientForMachine(name, await driver.sshEndpoint());
+    // The connection drops as the guest goes down; that is success, not an error.
+    await ssh
+      .exec(['sudo', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 })
+      .catch(() => undefined);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await driver.state()) !== 'Running') return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Runs argv in the guest with this terminal's stdio (a login shell when empty); the remote exit code. */
+export async function sshInto(name: string, argv: readonly string[]): Promise<number> {
+  const driver = await requireRunning(name);
+  return sshClientForMachine(name, await driver.sshEndpoint()).interactive(argv);
+}
+
+export interface IpResult {
+  ip: string;
+  ipDiscovery: string;
+  ssh: { host: string; port: number };
+  apiServer: { host: string; port: number };
+}
+
+/** The guest's own IPv4 address (behind hostfwd drivers it is reachable only through the forwards). */
+export async function machineIp(name: string): Promise<IpResult> {
+  const driver = await requireRunning(name);
+  const ssh = await driver.sshEndpoint();
+  const r = await sshClientForMachine(name, ssh).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
+    timeoutMs: 15_000,
+  });
+  const ip = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+  if (!ip)
+    throw new KdevError('VM_ERROR', 'the guest reported no IPv4 address', { hints: ['See: kdev logs'] });
+  return { ip, ipDiscovery: driver.info().ipDiscovery, ssh, apiServer: await driver.apiServerEndpoint() };
+}
+
 export interface StopResult {
   profile: string;
   wasRunning: boolean;
@@ -267,7 +314,8 @@ export async function stopMachine(
       });
     }
     const before = await driver.state();
-    if (before === 'Running' || before === 'Error')
+    if (before === 'Running' && !opts.force) await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000);
+    if ((await driver.state()) !== 'Stopped')
       await driver.stop({ force: opts.force, timeoutMs: opts.timeoutMs });
     return { profile: name, wasRunning: before === 'Running', state: await driver.state() };
   } finally {

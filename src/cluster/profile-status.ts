@@ -1,4 +1,5 @@
 // One line of state per profile, for `kdev profile list`.
+import { createDriver } from '../vm/driver.js';
 import { listProfiles } from './profiles.js';
 
 export interface ProfileStatus {
@@ -15,13 +16,14 @@ export interface ProfileStatus {
 
 export type HostStateProbe = (name: string, driver: string) => Promise<string>;
 
-export async function listProfileStatuses(probe?: HostStateProbe): Promise<ProfileStatus[]> {
+const driverState: HostStateProbe = (name, driver) => createDriver(driver, name).state();
+
+export async function listProfileStatuses(probe: HostStateProbe = driverState): Promise<ProfileStatus[]> {
   const entries = await listProfiles();
   return Promise.all(
     entries.map(async ({ name, profile, problem }): Promise<ProfileStatus> => {
       if (!profile) return { name, status: 'Invalid', problem };
-      const status =
-        profile.phase === 'creating' ? 'Incomplete' : probe ? await probe(name, profile.driver) : 'Unknown';
+      const status = profile.phase === 'creating' ? 'Incomplete' : await probe(name, profile.driver);
       return {
         name,
         driver: profile.driver,

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { KdevError } from './errors.js';
+import { pidAlive } from './process.js';
 
 export interface LockOptions {
   /** How long to wait for a live holder before giving up (ms). 0 = refuse at once. */
@@ -17,15 +18,6 @@ interface Holder {
   pid: number;
   host: string;
   since: string;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readHolder(file: string): Promise<Holder | undefined> {

@@ -1,14 +1,8 @@
 // Hypervisor processes by pid: is it alive, is it still ours, wait for it to go.
 import fs from 'node:fs/promises';
+import { pidAlive } from '../lib/process.js';
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 export async function readPidFile(file: string): Promise<number | undefined> {
   try {

@@ -4,9 +4,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive as alive } from '../../src/lib/process.js';
 import { runKdev, KDEV_BIN, type CliResult } from '../helpers/cli.js';
 import { ensureGuestImage, vmSkipReason } from './helpers/image.js';
 
+const VM_TEST_MS = 15 * 60_000;
 const skip = vmSkipReason();
 if (skip) console.log(`skipping VM lifecycle e2e: ${skip}`);
 const describeVm = skip ? describe.skip : describe;
@@ -40,14 +42,6 @@ function pidOf(): number | undefined {
     return undefined;
   }
 }
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 function expectOk(r: CliResult): void {
   if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
@@ -62,7 +56,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
     const pid = pidOf();
     if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
     fs.rmSync(home, { recursive: true, force: true });
-  });
+  }, VM_TEST_MS);
 
   test.each([
     [['--memory', '0'], /memory/],
@@ -70,106 +64,130 @@ describeVm('VM lifecycle (real QEMU)', () => {
     [['--driver', 'virtualbox'], /driver/],
     [['-p', 'a/b'], /profile name/],
     [['--qemu-accel', 'warp'], /qemu-accel/],
-  ])('start %j is refused before anything is written', async (extra, pattern) => {
-    const r = await kdev(['start', '--no-kubernetes', ...extra]);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr.split('\n')[0]).toMatch(pattern);
-    expect(fs.existsSync(path.join(home, 'profiles'))).toBe(false);
-    expect(fs.existsSync(path.join(home, 'machines'))).toBe(false);
-  });
+  ])(
+    'start %j is refused before anything is written',
+    async (extra, pattern) => {
+      const r = await kdev(['start', '--no-kubernetes', ...extra]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(pattern);
+      expect(fs.existsSync(path.join(home, 'profiles'))).toBe(false);
+      expect(fs.existsSync(path.join(home, 'machines'))).toBe(false);
+    },
+    VM_TEST_MS,
+  );
 
-  test('start boots the machine; a concurrent start of the same profile is refused', async () => {
-    const first = new Promise<CliResult>((resolve) => {
-      const child = spawn(process.execPath, [KDEV_BIN, ...startArgs(), '-o', 'json'], {
-        env: { ...process.env, NODE_OPTIONS: '', ...env },
+  test(
+    'start boots the machine; a concurrent start of the same profile is refused',
+    async () => {
+      const first = new Promise<CliResult>((resolve) => {
+        const child = spawn(process.execPath, [KDEV_BIN, ...startArgs(), '-o', 'json'], {
+          env: { ...process.env, NODE_OPTIONS: '', ...env },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? 1 }));
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? 1 }));
-    });
-    // Wait until the first start holds the profile lock, then try a second one.
-    const lock = path.join(home, 'locks', `${P}.lock`);
-    for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
-    const second = await kdev(startArgs());
-    expect(second.exitCode).toBe(4);
-    expect(second.stderr).toMatch(/busy/);
+      // Wait until the first start holds the profile lock, then try a second one.
+      const lock = path.join(home, 'locks', `${P}.lock`);
+      for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
+      const second = await kdev(startArgs());
+      expect(second.exitCode).toBe(4);
+      expect(second.stderr).toMatch(/busy/);
 
-    const r = await first;
-    expectOk(r);
-    const events = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const steps = events.filter((e) => e.type === 'step');
-    expect(steps[0]).toMatchObject({ step: 1, total: steps.length, name: expect.any(String) });
-    const result = events.at(-1)!;
-    expect(result).toMatchObject({ type: 'result', profile: P, state: 'Running', kubernetes: false });
-    expect(result.ssh).toMatchObject({ host: '127.0.0.1' });
+      const r = await first;
+      expectOk(r);
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const steps = events.filter((e) => e.type === 'step');
+      expect(steps[0]).toMatchObject({ step: 1, total: steps.length, name: expect.any(String) });
+      const result = events.at(-1)!;
+      expect(result).toMatchObject({ type: 'result', profile: P, state: 'Running', kubernetes: false });
+      expect(result.ssh).toMatchObject({ host: '127.0.0.1' });
 
-    const again = await kdev(startArgs());
-    expectOk(again);
-    expect(again.stdout).toMatch(/already running/);
-  });
+      const again = await kdev(startArgs());
+      expectOk(again);
+      expect(again.stdout).toMatch(/already running/);
+    },
+    VM_TEST_MS,
+  );
 
-  test('ssh runs commands, passes stdin and returns the remote exit code', async () => {
-    expect((await kdev(['ssh', '-p', P, '--', 'false'])).exitCode).toBe(1);
-    const uname = await kdev(['ssh', '-p', P, '--', 'uname', '-a']);
-    expectOk(uname);
-    expect(uname.stdout).toMatch(/Linux/);
-    const quoted = await kdev(['ssh', '-p', P, '--', 'echo', 'a  b', '$HOME', "it's"]);
-    expect(quoted.stdout.trim()).toBe("a  b $HOME it's");
-    const piped = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [KDEV_BIN, 'ssh', '-p', P, '--', 'tr', 'a-z', 'A-Z'], {
-        env: { ...process.env, NODE_OPTIONS: '', ...env },
+  test(
+    'ssh runs commands, passes stdin and returns the remote exit code',
+    async () => {
+      expect((await kdev(['ssh', '-p', P, '--', 'false'])).exitCode).toBe(1);
+      const uname = await kdev(['ssh', '-p', P, '--', 'uname', '-a']);
+      expectOk(uname);
+      expect(uname.stdout).toMatch(/Linux/);
+      const quoted = await kdev(['ssh', '-p', P, '--', 'echo', 'a  b', '$HOME', "it's"]);
+      expect(quoted.stdout.trim()).toBe("a  b $HOME it's");
+      const piped = await new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [KDEV_BIN, 'ssh', '-p', P, '--', 'tr', 'a-z', 'A-Z'], {
+          env: { ...process.env, NODE_OPTIONS: '', ...env },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', () => resolve(out));
+        child.stdin.end('hello stdin\n');
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', () => resolve(out));
-      child.stdin.end('hello stdin\n');
-    });
-    expect(piped).toBe('HELLO STDIN\n');
-    expect((await kdev(['ip', '-p', P])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const status = await kdev(['status', '-p', P, '-o', 'json']);
-    expect(status.exitCode).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ Name: P, Host: 'Running' });
-    expect((await kdev(['logs', '-p', P, '--source', 'console'])).stdout).toMatch(/KDEV_READY/);
-  });
+      expect(piped).toBe('HELLO STDIN\n');
+      expect((await kdev(['ip', '-p', P])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const status = await kdev(['status', '-p', P, '-o', 'json']);
+      expect(status.exitCode).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ Name: P, Host: 'Running' });
+      expect((await kdev(['logs', '-p', P, '--source', 'console'])).stdout).toMatch(/KDEV_READY/);
+    },
+    VM_TEST_MS,
+  );
 
-  test('a file under /var/lib/kdev survives stop and start', async () => {
-    expectOk(await kdev(['ssh', '-p', P, '--', 'sudo', 'sh', '-c', 'echo kept > /var/lib/kdev/marker']));
-    expectOk(await kdev(['stop', '-p', P]));
-    const stopped = await kdev(['status', '-p', P, '-o', 'json']);
-    expect(JSON.parse(stopped.stdout)).toMatchObject({ Host: 'Stopped' });
-    expect(stopped.exitCode & 1).toBe(1);
-    expectOk(await kdev(startArgs()));
-    expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
-  });
+  test(
+    'a file under /var/lib/kdev survives stop and start',
+    async () => {
+      expectOk(await kdev(['ssh', '-p', P, '--', 'sudo', 'sh', '-c', 'echo kept > /var/lib/kdev/marker']));
+      expectOk(await kdev(['stop', '-p', P]));
+      const stopped = await kdev(['status', '-p', P, '-o', 'json']);
+      expect(JSON.parse(stopped.stdout)).toMatchObject({ Host: 'Stopped' });
+      expect(stopped.exitCode & 1).toBe(1);
+      expectOk(await kdev(startArgs()));
+      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+    },
+    VM_TEST_MS,
+  );
 
-  test('after kill -9 of qemu, status says Stopped within 2 s and start recovers', async () => {
-    const pid = pidOf();
-    expect(pid).toBeDefined();
-    process.kill(pid!, 'SIGKILL');
-    const t0 = Date.now();
-    let host = '';
-    while (Date.now() - t0 < 2000) {
-      host = (JSON.parse((await kdev(['status', '-p', P, '-o', 'json'])).stdout) as { Host: string }).Host;
-      if (host === 'Stopped') break;
-    }
-    expect(host).toBe('Stopped');
-    expectOk(await kdev(startArgs()));
-    expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
-  });
+  test(
+    'after kill -9 of qemu, status says Stopped within 2 s and start recovers',
+    async () => {
+      const pid = pidOf();
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const t0 = Date.now();
+      let host = '';
+      while (Date.now() - t0 < 2000) {
+        host = (JSON.parse((await kdev(['status', '-p', P, '-o', 'json'])).stdout) as { Host: string }).Host;
+        if (host === 'Stopped') break;
+      }
+      expect(host).toBe('Stopped');
+      expectOk(await kdev(startArgs()));
+      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+    },
+    VM_TEST_MS,
+  );
 
-  test('delete leaves no process, no machine folder and no profile', async () => {
-    const pid = pidOf();
-    expectOk(await kdev(['delete', '-p', P]));
-    expect(pid !== undefined && alive(pid)).toBe(false);
-    expect(fs.existsSync(path.join(home, 'machines', P))).toBe(false);
-    expect(fs.existsSync(path.join(home, 'profiles', P))).toBe(false);
-    const status = await kdev(['status', '-p', P, '-o', 'json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({ Host: 'Nonexistent' });
-    expect(status.exitCode).toBe(7);
-  });
+  test(
+    'delete leaves no process, no machine folder and no profile',
+    async () => {
+      const pid = pidOf();
+      expectOk(await kdev(['delete', '-p', P]));
+      expect(pid !== undefined && alive(pid)).toBe(false);
+      expect(fs.existsSync(path.join(home, 'machines', P))).toBe(false);
+      expect(fs.existsSync(path.join(home, 'profiles', P))).toBe(false);
+      const status = await kdev(['status', '-p', P, '-o', 'json']);
+      expect(JSON.parse(status.stdout)).toMatchObject({ Host: 'Nonexistent' });
+      expect(status.exitCode).toBe(7);
+    },
+    VM_TEST_MS,
+  );
 });

@@ -18,7 +18,6 @@ log() { echo "==> $*" >&2; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-overlay=$repo/iso/overlay
 
 out=""
 arch=amd64
@@ -45,6 +44,26 @@ compression=${KDEV_INITRD_COMPRESSION:-zstd}
 
 kdev_version=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$repo/package.json" | head -n1)
 [[ -n $kdev_version ]] || die "cannot read the version from $repo/package.json"
+
+cache_root=${KDEV_ISO_CACHE:-${KDEV_HOME:-$HOME/.kdev}/cache/iso-build}
+mkdir -p "$cache_root"
+# Everything below reads this snapshot, never the work tree: an edit made
+# while a build runs must not end up in a cache entry keyed by older files.
+recipe=$(mktemp -d "$cache_root/.recipe.XXXXXX")
+tmp=""
+cleanup_build() {
+  if [[ -n $tmp && -d $tmp ]]; then
+    [[ -d $tmp/rootfs ]] && { umount -R "$tmp/rootfs" 2>/dev/null || true; }
+    # --one-file-system: never descend into a proc/sys/dev mount a dead mmdebstrap left.
+    rm -rf --one-file-system "$tmp"
+  fi
+}
+trap 'cleanup_build; rm -rf "$recipe"' EXIT
+# Snapshots of builds killed outright (SIGKILL skips the trap).
+find "$cache_root" -maxdepth 1 -name '.recipe.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+cp -a "$repo/iso/debian" "$repo/iso/overlay" "$recipe/"
+here=$recipe/debian
+overlay=$recipe/overlay
 
 mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$here/packages")
 
@@ -99,12 +118,12 @@ kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depen
 # Modes count only as executable or not: a checkout's umask must not matter.
 recipe_digest() {
   local f
-  (cd "$repo" && find iso/debian iso/overlay \( -type f -o -type l \) -print0 | LC_ALL=C sort -z) |
+  (cd "$recipe" && find debian overlay \( -type f -o -type l \) -print0 | LC_ALL=C sort -z) |
     while IFS= read -r -d '' f; do
-      if [[ -L $repo/$f ]]; then
-        printf 'L %s -> %s\n' "$f" "$(readlink "$repo/$f")"
+      if [[ -L $recipe/$f ]]; then
+        printf 'L %s -> %s\n' "$f" "$(readlink "$recipe/$f")"
       else
-        printf 'F %s %s %s\n' "$f" "$([[ -x $repo/$f ]] && echo x || echo -)" "$(sha256sum <"$repo/$f" | cut -d' ' -f1)"
+        printf 'F %s %s %s\n' "$f" "$([[ -x $recipe/$f ]] && echo x || echo -)" "$(sha256sum <"$recipe/$f" | cut -d' ' -f1)"
       fi
     done
 }
@@ -114,11 +133,10 @@ hash=$({
   candidate_versions linux-image-amd64 "$kernel_pkg" "${packages[@]}"
 } | sha256sum | cut -c1-16)
 
-cache_root=${KDEV_ISO_CACHE:-${KDEV_HOME:-$HOME/.kdev}/cache/iso-build}
 entry=$cache_root/$hash
 iso_name=kdev-$kdev_version-$arch.iso
 artifacts=("$iso_name" bzImage initrd cmdline version.json SHA256SUMS)
-mkdir -p "$cache_root" "$out"
+mkdir -p "$out"
 
 # Hardlink when the cache and DIR share a filesystem; the cache entry is never
 # written again, so sharing inodes is safe as long as nobody edits DIR in place.
@@ -142,15 +160,9 @@ if [[ -d $entry ]]; then
   exit 0
 fi
 
-tmp=$cache_root/.build-$hash
 # A killed build leaves this behind; it is ours now since we hold the lock.
-# --one-file-system: never descend into a proc/sys/dev mount a dead mmdebstrap left.
-cleanup() {
-  [[ -d $tmp/rootfs ]] && { umount -R "$tmp/rootfs" 2>/dev/null || true; }
-  rm -rf --one-file-system "$tmp"
-}
-cleanup
-trap cleanup EXIT
+tmp=$cache_root/.build-$hash
+cleanup_build
 mkdir -p "$tmp/kernel" "$tmp/out"
 root=$tmp/rootfs
 
@@ -180,8 +192,10 @@ cmdline="console=ttyS0 panic=-1 quiet"
 log "packing initrd ($compression)"
 start=$SECONDS
 compress() {
-  # The kernel's xz decoder only knows CRC32 checks.
-  if [[ $compression == zstd ]]; then zstd -q -19 -T0; else xz --check=crc32 -9 -T0; fi
+  # zstd -9: -19 saves about 13% of the size for 40 times the build time, and
+  # the kernel decompresses either equally fast. The kernel's xz decoder only
+  # knows CRC32 checks.
+  if [[ $compression == zstd ]]; then zstd -q -9 -T0; else xz --check=crc32 -9 -T0; fi
 }
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --reproducible) | compress >"$tmp/out/initrd"
 cp "$tmp/kernel/pkg/boot/vmlinuz-$kver" "$tmp/out/bzImage"

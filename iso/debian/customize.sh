@@ -12,7 +12,9 @@ chmod 0644 "$root/usr/lib/kdev/common.sh"
 chmod 0440 "$root/etc/sudoers.d/kdev"
 
 # '*' (not '!'): a locked password would make sshd refuse key logins without PAM.
-chroot "$root" useradd --create-home --user-group --shell /bin/bash --password '*' --comment kdev kdev
+chroot "$root" useradd --uid 1000 --create-home --user-group --shell /bin/bash --password '*' --comment kdev kdev
+# seed.sh drops authorized_keys here at every boot.
+install -d -m 0700 -o 1000 -g 1000 "$root/home/kdev/.ssh"
 
 # The host generates the guest's host key and pins it; never ship or make one.
 rm -f "$root"/etc/ssh/ssh_host_*
@@ -35,7 +37,7 @@ mask=(
   systemd-tmpfiles-clean.timer dpkg-db-backup.timer
   getty@.service serial-getty@.service console-getty.service getty-static.service autovt@.service
   systemd-networkd-wait-online.service systemd-udev-settle.service systemd-time-wait-sync.service
-  systemd-logind.service systemd-user-sessions.service
+  systemd-user-sessions.service
   systemd-hwdb-update.service systemd-journal-catalog-update.service ldconfig.service
   systemd-update-done.service systemd-update-utmp.service systemd-update-utmp-runlevel.service
   systemd-random-seed.service systemd-pstore.service systemd-firstboot.service
@@ -45,12 +47,28 @@ mask=(
   dev-hugepages.mount dev-mqueue.mount
   systemd-ask-password-console.path systemd-ask-password-wall.path
   remote-fs.target cryptsetup.target veritysetup.target integritysetup.target
+  systemd-network-generator.service
   nftables.service
 )
 systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
 
-# Nothing in the guest installs packages, and the rest is dead weight in RAM.
+# Nothing in the guest installs packages, and the rest is dead weight in RAM
+# (every byte here is decompressed and copied at each boot, slowly under TCG).
 chroot "$root" dpkg --purge --force-depends apt >/dev/null 2>&1 || true
+# apt resolves init-system-helpers' "usrmerge | usr-is-merged" to usrmerge
+# even with usr-is-merged listed, and usrmerge drags in the full perl (50 MB).
+# /usr is merged already; perl only ever served maintainer scripts.
+# shellcheck disable=SC2016 # ${Package} is for dpkg-query
+mapfile -t perl_pkgs < <(chroot "$root" dpkg-query -W -f '${Package}\n' |
+  grep -E '^(usrmerge|perl|perl-base|perl-modules-.*|libperl.*|lib.*-perl)$')
+chroot "$root" dpkg --purge --force-remove-essential --force-depends "${perl_pkgs[@]}" >/dev/null 2>&1 || true
+# Legacy shims (v1 API): Kubernetes and ctr use io.containerd.runc.v2.
+rm -f "$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
+# CNI plugins a single-node bridge network (and kube-proxy, portmap,
+# bandwidth, firewall, tuning) never calls; each is a 3-7 MB Go binary.
+(cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf)
+# iconv modules: nothing in the guest converts character sets beyond glibc's built-ins.
+rm -rf "$root"/usr/lib/x86_64-linux-gnu/gconv
 rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/cache/debconf/*-old \
   "$root"/var/lib/dpkg/*-old "$root"/usr/share/man "$root"/usr/share/info \
   "$root"/usr/share/locale "$root"/usr/share/lintian \

@@ -8,28 +8,32 @@ set -eu
 
 mnt=/mnt/kdev-data
 persistent="/var/lib/containerd /var/lib/kubelet /var/lib/cni /var/lib/kdev /etc/kubernetes /var/log /data"
+mount_opts=noatime,noinit_itable
 
-if ! dev=$(kdev_disk kdev-data); then
+if ! kdev_disk kdev-data ext4; then
   kdev_log "no data disk with serial kdev-data: nothing will survive a reboot"
   exit 0
 fi
+dev=$KDEV_DEV
+[ -d "$mnt" ] || mkdir -p "$mnt"
 
-# blkid -p exits 2 when it finds no signature at all. Anything else (a
-# filesystem, a partition table, an error) means: never format.
-rc=0
-blkid -p "$dev" >/dev/null 2>&1 || rc=$?
-if [ "$rc" -eq 2 ]; then
+# Every boot after the first: the mount just works, no probing needed.
+if ! mount -t ext4 -o "$mount_opts" "$dev" "$mnt" 2>/dev/null; then
+  # blkid -p exits 2 when it finds no signature at all. Anything else (a
+  # filesystem, a partition table, an error) means: never format.
+  rc=0
+  blkid -p "$dev" >/dev/null 2>&1 || rc=$?
+  if [ "$rc" -ne 2 ]; then
+    kdev_log "$dev (kdev-data) has data but does not mount as ext4 (blkid exit $rc); not touching it"
+    exit 1
+  fi
   kdev_log "formatting $dev (ext4, label KDEV_DATA)"
-  # Lazy init keeps first boot fast: the kernel zeroes inode tables later.
-  mkfs.ext4 -q -F -L KDEV_DATA -m 1 -E lazy_itable_init=1,lazy_journal_init=1 "$dev"
-elif [ "$rc" -ne 0 ]; then
-  kdev_log "cannot probe $dev (blkid exit $rc); not mounting it"
-  exit 1
+  # Lazy init keeps first boot fast and noinit_itable (above) skips zeroing
+  # inode tables later: the host hands us a fresh, already zeroed disk.
+  # nodiscard: discarding an empty disk is pure cost.
+  mkfs.ext4 -q -F -L KDEV_DATA -m 1 -E lazy_itable_init=1,lazy_journal_init=1,nodiscard "$dev"
+  mount -t ext4 -o "$mount_opts" "$dev" "$mnt"
 fi
-
-modprobe -q ext4 || true
-mkdir -p "$mnt"
-mount -t ext4 -o noatime "$dev" "$mnt"
 
 for d in $persistent; do
   src=$mnt$d
@@ -38,9 +42,9 @@ for d in $persistent; do
     mkdir -p "$src"
     if [ -d "$d" ]; then cp -a "$d/." "$src/"; fi
   fi
-  mkdir -p "$d"
+  [ -d "$d" ] || mkdir -p "$d"
   mount --bind "$src" "$d"
 done
 # journald keeps the journal in /run until systemd-journal-flush.service;
 # this directory on the disk makes it persistent from then on.
-mkdir -p /var/log/journal
+[ -d /var/log/journal ] || mkdir /var/log/journal

@@ -2,55 +2,58 @@
 # Seed disk (virtio serial kdev-seed): a plain tar from the host with
 # authorized_keys, the SSH host key pair, hostname, mounts and optionally env.
 # Unknown members are ignored. Runs before sshd, which serves only this key.
+# The root filesystem is fresh RAM at every boot, so nothing here is undone.
 set -eu
 # shellcheck source=../../../usr/lib/kdev/common.sh
 . /usr/lib/kdev/common.sh
 
-if ! dev=$(kdev_disk kdev-seed); then
+if ! kdev_disk kdev-seed; then
   kdev_log "no seed disk with serial kdev-seed: no SSH keys, sshd stays down"
   exit 1
 fi
 
+# Everything made below is private unless chmod'ed: key files come out 0600.
+umask 077
 seed=/run/kdev/seed
-rm -rf "$seed"
-mkdir -p /run/kdev
-mkdir -m 0700 "$seed"
+mkdir -p "$seed"
 # The disk is the archive, zero padded; tar stops at the end-of-archive blocks.
-tar -x -o -f "$dev" -C "$seed"
+tar -x -o -f "$KDEV_DEV" -C "$seed"
 
 for f in authorized_keys ssh_host_ed25519_key ssh_host_ed25519_key.pub; do
   [ -s "$seed/$f" ] || { kdev_log "seed lacks $f"; exit 1; }
 done
 
-install -d -m 0755 /etc/ssh
-install -m 0600 "$seed/ssh_host_ed25519_key" /etc/ssh/ssh_host_ed25519_key
-install -m 0644 "$seed/ssh_host_ed25519_key.pub" /etc/ssh/ssh_host_ed25519_key.pub
-install -d -m 0700 -o kdev -g kdev /home/kdev/.ssh
-install -m 0600 -o kdev -g kdev "$seed/authorized_keys" /home/kdev/.ssh/authorized_keys
+cp "$seed/ssh_host_ed25519_key" "$seed/ssh_host_ed25519_key.pub" /etc/ssh/
+# /home/kdev/.ssh ships in the image as kdev's, mode 0700.
+cp "$seed/authorized_keys" /home/kdev/.ssh/authorized_keys
+chown kdev:kdev /home/kdev/.ssh/authorized_keys
 
 if [ -s "$seed/hostname" ]; then
-  name=$(head -n 1 "$seed/hostname" | tr -cd 'A-Za-z0-9.-')
-  if [ -n "$name" ]; then
-    echo "$name" >/etc/hostname
-    echo "$name" >/proc/sys/kernel/hostname
-    grep -v '^127\.0\.1\.1[[:space:]]' /etc/hosts >/etc/hosts.kdev || true
-    printf '127.0.1.1\t%s\n' "$name" >>/etc/hosts.kdev
-    mv /etc/hosts.kdev /etc/hosts
-  fi
+  name=
+  read -r name <"$seed/hostname" || true
+  case $name in
+    '' | *[!A-Za-z0-9.-]*) kdev_log "ignoring invalid hostname '$name' from the seed" ;;
+    *)
+      echo "$name" >/etc/hostname
+      echo "$name" >/proc/sys/kernel/hostname
+      printf '127.0.1.1\t%s\n' "$name" >>/etc/hosts
+      ;;
+  esac
 fi
 
 if [ -f "$seed/env" ]; then
-  install -d -m 0755 /etc/kdev
-  install -m 0644 "$seed/env" /etc/kdev/env
+  [ -d /etc/kdev ] || mkdir -p /etc/kdev
+  cp "$seed/env" /etc/kdev/env
 fi
 
 # One line per mount: "<tag> <guest-path> <9p|virtiofs>". A failed mount is
 # reported on the console but does not keep sshd down: the host can see and
 # report it over SSH.
 [ -f "$seed/mounts" ] || exit 0
+umask 022
 while read -r tag path type _; do
   case $tag in '' | '#'*) continue ;; esac
-  mkdir -p "$path"
+  [ -d "$path" ] || mkdir -p "$path"
   case $type in
     9p)
       modprobe -qa 9pnet_virtio 9p || true

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { KdevError } from '../lib/errors.js';
 import { machineFiles } from '../vm/machine-files.js';
 import { sshClientForMachine } from '../vm/ssh.js';
-import { requireRunning } from './machine.js';
+import { requireRunning } from './access.js';
 import { requireProfile } from './profiles.js';
 
 export async function readConsole(name: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
-import { deleteMachines } from '../cluster/machine.js';
+import { deleteMachines } from '../cluster/delete.js';
 import { KdevError } from '../lib/errors.js';
 
 export default class Delete extends KdevCommand<typeof Delete> {

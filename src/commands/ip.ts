@@ -1,5 +1,5 @@
 import { KdevCommand } from '../cli/base-command.js';
-import { machineIp } from '../cluster/machine.js';
+import { machineIp } from '../cluster/access.js';
 
 export default class Ip extends KdevCommand<typeof Ip> {
   static override description = "Print the machine's IP address";

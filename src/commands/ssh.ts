@@ -1,5 +1,5 @@
 import { KdevCommand } from '../cli/base-command.js';
-import { sshInto } from '../cluster/machine.js';
+import { sshInto } from '../cluster/access.js';
 
 export default class Ssh extends KdevCommand<typeof Ssh> {
   static override description = 'Log into the machine, or run a command there: kdev ssh -- cmd args';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
 import { progressMode, runSteps } from '../cli/progress.js';
-import { startResult, startSteps, withStartLock } from '../cluster/machine.js';
+import { startMachine } from '../cluster/start.js';
 
 export default class Start extends KdevCommand<typeof Start> {
   static override description = 'Create or start the machine (and, unless --no-kubernetes, the cluster)';
@@ -22,7 +22,6 @@ export default class Start extends KdevCommand<typeof Start> {
 
   async run(): Promise<void> {
     const f = this.flags;
-    const startedAt = Date.now();
     const request = {
       profile: f.profile,
       kubernetes: !f['no-kubernetes'],
@@ -34,10 +33,8 @@ export default class Start extends KdevCommand<typeof Start> {
       qemuAccel: f['qemu-accel'],
       isoUrl: f['iso-url'],
     };
-    const result = await withStartLock(request, async (ctx) => {
-      await runSteps(startSteps(), ctx, progressMode(this.jsonOutput));
-      return startResult(ctx, startedAt);
-    });
+    const mode = progressMode(this.jsonOutput);
+    const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));
     if (this.jsonOutput) {
       process.stdout.write(`${JSON.stringify({ type: 'result', ...result })}\n`);
       return;

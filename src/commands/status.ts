@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
-import { machineStatus, statusExitCode, type StatusResult } from '../cluster/machine.js';
+import { machineStatus, statusExitCode, type StatusResult } from '../cluster/status.js';
 import { listProfiles } from '../cluster/profiles.js';
 
 const render = (s: StatusResult) =>

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
-import { stopMachine } from '../cluster/machine.js';
+import { stopMachine } from '../cluster/stop.js';
 
 export default class Stop extends KdevCommand<typeof Stop> {
   static override description = 'Stop the machine: ACPI power-down, forced after a timeout';

@@ -177,6 +177,33 @@ describeVm('VM lifecycle (real QEMU)', () => {
   );
 
   test(
+    'a start killed mid-boot leaves nothing wedged: the next start takes over and finishes',
+    async () => {
+      expectOk(await kdev(['stop', '-p', P, '--force']));
+      const child = spawn(process.execPath, [KDEV_BIN, ...startArgs(), '-o', 'json'], {
+        env: { ...process.env, NODE_OPTIONS: '', ...env },
+      });
+      await new Promise<void>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('"name":"Wait for the guest"')) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+        child.on('exit', () => reject(new Error(`start ended before it could be killed: ${buf}`)));
+      });
+      // Its lock names a dead pid now; the next start must break it, not wait or refuse.
+      expect(fs.existsSync(path.join(home, 'locks', `${P}.lock`))).toBe(true);
+      const again = await kdev(startArgs());
+      expectOk(again);
+      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+    },
+    VM_TEST_MS,
+  );
+
+  test(
     'delete leaves no process, no machine folder and no profile',
     async () => {
       const pid = pidOf();

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../helpers/cli.js';
+import { KDEV_BIN } from '../../helpers/cli.js';
 
 export const E2E_IMAGE_DIR = process.env.KDEV_E2E_IMAGE_DIR ?? path.join(os.tmpdir(), 'kdev-e2e-image');
 
@@ -21,10 +21,14 @@ export function vmSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Builds the image, or finds it in the recipe's cache (seconds when nothing changed). */
+/**
+ * Builds the image through the CLI (`kdev iso build --out`), or finds it in the recipe's cache
+ * (seconds when nothing changed).
+ */
 export function ensureGuestImage(): string {
-  execFileSync('bash', [path.join(REPO_ROOT, 'iso', 'debian', 'build.sh'), '--out', E2E_IMAGE_DIR], {
+  execFileSync(process.execPath, [KDEV_BIN, 'iso', 'build', '--out', E2E_IMAGE_DIR], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
     timeout: 30 * 60_000,
   });
   return E2E_IMAGE_DIR;

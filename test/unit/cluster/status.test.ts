@@ -1,4 +1,4 @@
-import { statusExitCode, type StatusResult } from '../../../src/cluster/machine.js';
+import { statusExitCode, type StatusResult } from '../../../src/cluster/status.js';
 
 const s = (over: Partial<StatusResult>): StatusResult => ({
   Name: 'kdev',

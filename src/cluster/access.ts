@@ -1,0 +1,54 @@
+// Reaching a running machine: the driver behind a profile, SSH sessions, the guest's address.
+import { KdevError } from '../lib/errors.js';
+import { createDriver, type Driver } from '../vm/driver.js';
+import { sshClientForMachine } from '../vm/ssh.js';
+import { loadProfile, requireProfile, type Profile } from './profiles.js';
+
+/** The profile (if readable) and its driver; a corrupt profile still yields the default driver. */
+export async function driverFor(name: string): Promise<{ profile?: Profile; driver: Driver }> {
+  let profile: Profile | undefined;
+  try {
+    profile = await loadProfile(name);
+  } catch {
+    // A corrupt profile must still be deletable: fall back to the default driver's view.
+  }
+  return { profile, driver: createDriver(profile?.driver ?? 'qemu', name) };
+}
+
+export async function requireRunning(name: string): Promise<Driver> {
+  const profile = await requireProfile(name);
+  const driver = createDriver(profile.driver, name);
+  const state = await driver.state();
+  if (state !== 'Running') {
+    throw new KdevError('VM_ERROR', `profile "${name}" is not running (${state})`, {
+      hints: [`Start it with: kdev start -p ${name}`],
+    });
+  }
+  return driver;
+}
+
+/** Runs argv in the guest with this terminal's stdio (a login shell when empty); the remote exit code. */
+export async function sshInto(name: string, argv: readonly string[]): Promise<number> {
+  const driver = await requireRunning(name);
+  return sshClientForMachine(name, await driver.sshEndpoint()).interactive(argv);
+}
+
+export interface IpResult {
+  ip: string;
+  ipDiscovery: string;
+  ssh: { host: string; port: number };
+  apiServer: { host: string; port: number };
+}
+
+/** The guest's own IPv4 address (behind hostfwd drivers it is reachable only through the forwards). */
+export async function machineIp(name: string): Promise<IpResult> {
+  const driver = await requireRunning(name);
+  const ssh = await driver.sshEndpoint();
+  const r = await sshClientForMachine(name, ssh).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
+    timeoutMs: 15_000,
+  });
+  const ip = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+  if (!ip)
+    throw new KdevError('VM_ERROR', 'the guest reported no IPv4 address', { hints: ['See: kdev logs'] });
+  return { ip, ipDiscovery: driver.info().ipDiscovery, ssh, apiServer: await driver.apiServerEndpoint() };
+}

@@ -1,0 +1,251 @@
+// `kdev start` as steps: settings, guest image, machine files, boot, readiness, SSH. A profile
+// left half-made by a killed start is resumed, a running one is reported, never booted twice.
+import os from 'node:os';
+import { KdevError } from '../lib/errors.js';
+import { freePorts } from '../lib/net.js';
+import { waitForReady } from '../vm/boot-watch.js';
+import { createDriver, type Driver, type MachineSpec, type MachineState } from '../vm/driver.js';
+import { resolveGuestImage } from '../vm/image.js';
+import { machineFiles } from '../vm/machine-files.js';
+import { sshClientForMachine } from '../vm/ssh.js';
+import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
+import { resolveSettings, type StartFlags } from './settings.js';
+import type { Step } from './steps.js';
+
+export interface StartRequest extends StartFlags {
+  profile: string;
+  kubernetes: boolean;
+  isoUrl?: string;
+  bootTimeoutMs?: number;
+}
+
+export interface StartResult {
+  profile: string;
+  state: MachineState;
+  driver: string;
+  alreadyRunning: boolean;
+  resumed: boolean;
+  kubernetes: boolean;
+  ssh: { host: string; port: number };
+  apiServer: { host: string; port: number };
+  durationMs: number;
+  warnings: string[];
+}
+
+/** The side effects of a start, injectable so the flow can be tested without a VM. */
+export interface StartDeps {
+  createDriver: (driverName: string, machineName: string) => Driver;
+  resolveImage: typeof resolveGuestImage;
+  /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
+  waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
+  waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+}
+
+export const hostStartDeps: StartDeps = {
+  createDriver,
+  resolveImage: resolveGuestImage,
+  waitForGuest: async (driver, name, timeoutMs) => {
+    const files = machineFiles(name);
+    await waitForReady(files.consoleLog, {
+      timeoutMs,
+      isAlive: async () => (await driver.state()) === 'Running',
+      hypervisorLog: files.hypervisorLog,
+      // The accelerator actually in use (not the requested 'auto'), so hints fit.
+      accel: (await driver.runtimeInfo()).accel,
+    });
+  },
+  waitForSsh: async (driver, name) => {
+    await sshClientForMachine(name, await driver.sshEndpoint()).waitForSsh(60_000);
+  },
+};
+
+export interface StartContext {
+  req: StartRequest;
+  deps: StartDeps;
+  profile?: Profile;
+  driver?: Driver;
+  spec?: MachineSpec;
+  wasRunning: boolean;
+  resumed: boolean;
+  warnings: string[];
+}
+
+const BOOT_TIMEOUT_MS = 10 * 60_000;
+
+function archOfHost(): 'x86_64' | 'aarch64' {
+  return os.arch() === 'arm64' ? 'aarch64' : 'x86_64';
+}
+
+/** What differs between an existing profile and the flags given now: kept as-is, with a warning. */
+function ignoredChanges(
+  profile: Profile,
+  req: StartRequest,
+  wanted: Awaited<ReturnType<typeof resolveSettings>>,
+): string[] {
+  const out: string[] = [];
+  const check = (given: unknown, name: string, now: unknown, asked: unknown) => {
+    if (given !== undefined && now !== asked)
+      out.push(
+        `--${name} ignored: profile "${profile.name}" already has ${String(now)}; delete it to change this`,
+      );
+  };
+  check(req.driver, 'driver', profile.driver, wanted.driver);
+  check(req.cpus, 'cpus', profile.cpus, wanted.cpus);
+  check(req.memory, 'memory', profile.memoryMiB, wanted.memoryMiB);
+  check(req.diskSize, 'disk-size', profile.diskMiB, wanted.diskMiB);
+  return out;
+}
+
+export function startSteps(): Step<StartContext>[] {
+  return [
+    {
+      title: 'Check settings and host',
+      run: async (ctx) => {
+        const { req } = ctx;
+        const wanted = await resolveSettings(req);
+        const existing = await loadProfile(req.profile);
+        if (existing && existing.kubernetes !== req.kubernetes) {
+          throw new KdevError(
+            'BAD_INPUT',
+            `profile "${req.profile}" was created ${existing.kubernetes ? 'with' : 'without'} Kubernetes`,
+            {
+              hints: [`Delete it first to change that: kdev delete -p ${req.profile}`],
+            },
+          );
+        }
+        if (req.kubernetes) {
+          throw new KdevError(
+            'UNSUPPORTED_HOST',
+            'the Kubernetes bootstrap is not in this build of kdev yet',
+            {
+              hints: ['Start the machine alone with: kdev start --no-kubernetes'],
+            },
+          );
+        }
+        const driver = ctx.deps.createDriver(existing?.driver ?? wanted.driver, req.profile);
+        ctx.driver = driver;
+        if (existing) {
+          ctx.warnings.push(...ignoredChanges(existing, req, wanted));
+          ctx.profile = existing;
+          return;
+        }
+        const [ssh, apiServer] = await freePorts(2);
+        ctx.profile = {
+          name: req.profile,
+          driver: wanted.driver,
+          cpus: wanted.cpus,
+          memoryMiB: wanted.memoryMiB,
+          diskMiB: wanted.diskMiB,
+          kubernetes: req.kubernetes,
+          kubernetesVersion: wanted.kubernetesVersion,
+          containerRuntime: wanted.containerRuntime,
+          qemuAccel: wanted.qemuAccel,
+          isoUrl: req.isoUrl,
+          mounts: [],
+          ports: { ssh: ssh ?? 0, apiServer: apiServer ?? 0 },
+          phase: 'creating',
+          createdAt: new Date().toISOString(),
+        };
+      },
+    },
+    {
+      title: 'Resolve guest image',
+      run: async (ctx, report) => {
+        const profile = ctx.profile!;
+        const image = await ctx.deps.resolveImage({
+          isoUrl: ctx.req.isoUrl ?? profile.isoUrl,
+          arch: archOfHost(),
+          log: report,
+        });
+        ctx.spec = {
+          name: profile.name,
+          cpus: profile.cpus,
+          memoryMiB: profile.memoryMiB,
+          diskMiB: profile.diskMiB,
+          image,
+          mounts: profile.mounts,
+          ports: profile.ports,
+          // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
+          accel: (ctx.req.qemuAccel as Profile['qemuAccel'] | undefined) ?? profile.qemuAccel,
+        };
+        await ctx.driver!.validate(ctx.spec);
+        return image.kernel;
+      },
+    },
+    {
+      title: 'Create machine',
+      run: async (ctx) => {
+        const profile = ctx.profile!;
+        if (profile.phase === 'created') {
+          const state = await ctx.driver!.state();
+          if (state !== 'Nonexistent') return 'exists';
+        }
+        // A profile left 'creating' by a killed start is resumed: create() keeps what exists.
+        ctx.resumed = profile.phase === 'creating' && (await loadProfile(profile.name)) !== undefined;
+        await saveProfile({ ...profile, phase: 'creating' });
+        await ctx.driver!.create(ctx.spec!);
+        ctx.profile = { ...profile, phase: 'created' };
+        await saveProfile(ctx.profile);
+        return ctx.resumed ? 'resumed a half-created machine' : 'created';
+      },
+    },
+    {
+      title: 'Boot',
+      run: async (ctx) => {
+        const state = await ctx.driver!.state();
+        if (state === 'Running') {
+          ctx.wasRunning = true;
+          return 'already running';
+        }
+        await ctx.driver!.start();
+      },
+    },
+    {
+      title: 'Wait for the guest',
+      run: (ctx) =>
+        ctx.deps.waitForGuest(ctx.driver!, ctx.req.profile, ctx.req.bootTimeoutMs ?? BOOT_TIMEOUT_MS),
+    },
+    {
+      title: 'Connect over SSH (pinned host key)',
+      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
+    },
+  ];
+}
+
+export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;
+
+/**
+ * Creates or boots the profile's machine and waits until it is reachable. Holds the profile lock
+ * throughout and refuses a second concurrent start (never two hypervisors on one disk).
+ */
+export async function startMachine(
+  req: StartRequest,
+  runSteps: StepRunner,
+  deps: StartDeps = hostStartDeps,
+): Promise<StartResult> {
+  const startedAt = Date.now();
+  const release = await lockProfile(req.profile, 0);
+  try {
+    const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };
+    await runSteps(startSteps(), ctx);
+    return await startResult(ctx, startedAt);
+  } finally {
+    await release();
+  }
+}
+
+async function startResult(ctx: StartContext, startedAt: number): Promise<StartResult> {
+  const driver = ctx.driver!;
+  return {
+    profile: ctx.req.profile,
+    state: await driver.state(),
+    driver: driver.info().name,
+    alreadyRunning: ctx.wasRunning,
+    resumed: ctx.resumed,
+    kubernetes: ctx.req.kubernetes,
+    ssh: await driver.sshEndpoint(),
+    apiServer: await driver.apiServerEndpoint(),
+    durationMs: Date.now() - startedAt,
+    warnings: ctx.warnings,
+  };
+}

@@ -1,0 +1,45 @@
+// `kdev status`: per component state, and minikube's exit-code bitmask.
+import { createDriver, type MachineState } from '../vm/driver.js';
+import { loadProfile } from './profiles.js';
+
+export type ComponentState =
+  'Running' | 'Stopped' | 'Nonexistent' | 'Error' | 'Configured' | 'Misconfigured' | 'Disabled';
+
+export interface StatusResult {
+  Name: string;
+  Host: MachineState;
+  Kubelet: ComponentState;
+  APIServer: ComponentState;
+  Kubeconfig: ComponentState;
+  Driver?: string;
+}
+
+/** minikube's bitmask: 1 host not running, 2 cluster not running, 4 kubeconfig not configured. */
+export function statusExitCode(s: StatusResult): number {
+  const bad = (v: ComponentState) => v !== 'Running' && v !== 'Configured' && v !== 'Disabled';
+  let code = 0;
+  if (s.Host !== 'Running') code |= 1;
+  if (bad(s.Kubelet) || bad(s.APIServer)) code |= 2;
+  if (bad(s.Kubeconfig)) code |= 4;
+  return code;
+}
+
+export async function machineStatus(name: string): Promise<StatusResult> {
+  const profile = await loadProfile(name);
+  if (!profile) {
+    return {
+      Name: name,
+      Host: 'Nonexistent',
+      Kubelet: 'Nonexistent',
+      APIServer: 'Nonexistent',
+      Kubeconfig: 'Nonexistent',
+    };
+  }
+  const host = profile.phase === 'creating' ? 'Error' : await createDriver(profile.driver, name).state();
+  const base = { Name: name, Host: host, Driver: profile.driver };
+  if (!profile.kubernetes)
+    return { ...base, Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' };
+  // Only `start --no-kubernetes` exists so far (start refuses the rest), so no profile has a
+  // cluster whose components could be probed.
+  return { ...base, Kubelet: 'Stopped', APIServer: 'Stopped', Kubeconfig: 'Misconfigured' };
+}

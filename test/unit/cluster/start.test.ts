@@ -1,0 +1,176 @@
+import fs from 'node:fs/promises';
+import {
+  startMachine,
+  type StartDeps,
+  type StartRequest,
+  type StepRunner,
+} from '../../../src/cluster/start.js';
+import { loadProfile, lockProfile, saveProfile } from '../../../src/cluster/profiles.js';
+import { paths } from '../../../src/lib/paths.js';
+import type { Driver, MachineSpec, MachineState } from '../../../src/vm/driver.js';
+import { useTempKdevHome } from '../../helpers/temp-home.js';
+
+useTempKdevHome();
+
+/** A driver that keeps its machine in memory and counts what it was asked to do. */
+class FakeDriver implements Driver {
+  static machines = new Map<string, { state: MachineState; spec: MachineSpec }>();
+  calls: string[] = [];
+  failStart = false;
+  constructor(readonly name: string) {}
+  info() {
+    return { name: 'qemu', mountTypes: ['9p' as const], ipDiscovery: 'hostfwd' as const, needsKernel: true };
+  }
+  async validate() {
+    this.calls.push('validate');
+  }
+  async create(spec: MachineSpec) {
+    this.calls.push('create');
+    const m = FakeDriver.machines.get(this.name);
+    FakeDriver.machines.set(this.name, { state: m?.state ?? 'Stopped', spec });
+  }
+  async start() {
+    this.calls.push('start');
+    if (this.failStart) throw new Error('qemu exited: boom');
+    FakeDriver.machines.get(this.name)!.state = 'Running';
+  }
+  async stop() {
+    FakeDriver.machines.get(this.name)!.state = 'Stopped';
+  }
+  async remove() {
+    FakeDriver.machines.delete(this.name);
+  }
+  async state() {
+    return FakeDriver.machines.get(this.name)?.state ?? 'Nonexistent';
+  }
+  async sshEndpoint() {
+    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.ssh };
+  }
+  async apiServerEndpoint() {
+    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.apiServer };
+  }
+  async runtimeInfo() {
+    return { consoleLog: '/dev/null', accel: 'tcg' };
+  }
+}
+
+let driver: FakeDriver;
+const deps: StartDeps = {
+  createDriver: (_d, name) => driver ?? (driver = new FakeDriver(name)),
+  resolveImage: async () => ({
+    kernel: '/img/bzImage',
+    initrd: '/img/initrd',
+    cmdline: 'console=ttyS0',
+    arch: 'x86_64',
+  }),
+  waitForGuest: async () => undefined,
+  waitForSsh: async () => undefined,
+};
+const titles: string[] = [];
+const run: StepRunner = async (steps, ctx) => {
+  for (const s of steps) {
+    titles.push(s.title);
+    await s.run(ctx, () => undefined);
+  }
+};
+const req = (over: Partial<StartRequest> = {}): StartRequest => ({
+  profile: 'dev',
+  kubernetes: false,
+  memory: '1g',
+  ...over,
+});
+
+beforeEach(() => {
+  FakeDriver.machines.clear();
+  driver = new FakeDriver('dev');
+  titles.length = 0;
+});
+
+describe('startMachine', () => {
+  test('a new profile is created, booted and recorded as created', async () => {
+    const r = await startMachine(req(), run, deps);
+    expect(r).toMatchObject({
+      profile: 'dev',
+      state: 'Running',
+      alreadyRunning: false,
+      resumed: false,
+      kubernetes: false,
+    });
+    expect(driver.calls).toEqual(['validate', 'create', 'start']);
+    const p = await loadProfile('dev');
+    expect(p).toMatchObject({ phase: 'created', memoryMiB: 1024, cpus: 2, driver: 'qemu' });
+    expect(p!.ports.ssh).toBeGreaterThan(0);
+    expect(titles).toContain('Connect over SSH (pinned host key)');
+  });
+
+  test('a running machine is reported, not created or booted again', async () => {
+    await startMachine(req(), run, deps);
+    driver.calls = [];
+    const r = await startMachine(req(), run, deps);
+    expect(r.alreadyRunning).toBe(true);
+    expect(driver.calls).toEqual(['validate']);
+  });
+
+  test('a stopped machine boots its existing disks without re-creating them', async () => {
+    await startMachine(req(), run, deps);
+    await driver.stop();
+    driver.calls = [];
+    await startMachine(req(), run, deps);
+    expect(driver.calls).toEqual(['validate', 'start']);
+  });
+
+  test('a profile left half-created by a killed start is resumed', async () => {
+    await saveProfile({
+      name: 'dev',
+      driver: 'qemu',
+      cpus: 2,
+      memoryMiB: 1024,
+      diskMiB: 4096,
+      kubernetes: false,
+      kubernetesVersion: 'v1.33.5',
+      containerRuntime: 'containerd',
+      qemuAccel: 'auto',
+      mounts: [],
+      ports: { ssh: 40022, apiServer: 40443 },
+      phase: 'creating',
+      createdAt: new Date().toISOString(),
+    });
+    const r = await startMachine(req(), run, deps);
+    expect(r.resumed).toBe(true);
+    expect(driver.calls).toEqual(['validate', 'create', 'start']);
+    expect((await loadProfile('dev'))!.phase).toBe('created');
+  });
+
+  test('flags that would change an existing machine are ignored with a warning', async () => {
+    await startMachine(req(), run, deps);
+    const r = await startMachine(req({ memory: '2g', cpus: '4' }), run, deps);
+    expect(r.warnings.join('\n')).toMatch(/--memory ignored/);
+    expect(r.warnings.join('\n')).toMatch(/--cpus ignored/);
+    expect((await loadProfile('dev'))!.memoryMiB).toBe(1024);
+  });
+
+  test('a second concurrent start of the same profile is refused', async () => {
+    const release = await lockProfile('dev');
+    await expect(startMachine(req(), run, deps)).rejects.toMatchObject({ code: 'LOCKED' });
+    await release();
+    expect(driver.calls).toEqual([]);
+  });
+
+  test('Kubernetes is refused, for now, before anything is written', async () => {
+    await expect(startMachine(req({ kubernetes: true }), run, deps)).rejects.toMatchObject({
+      message: expect.stringMatching(/Kubernetes bootstrap/),
+      hints: [expect.stringMatching(/--no-kubernetes/)],
+    });
+    await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+  });
+
+  test('a failed boot releases the lock and keeps the machine for the next try', async () => {
+    driver.failStart = true;
+    await expect(startMachine(req(), run, deps)).rejects.toThrow(/boom/);
+    expect((await loadProfile('dev'))!.phase).toBe('created');
+    driver.failStart = false;
+    driver.calls = [];
+    await expect(startMachine(req(), run, deps)).resolves.toMatchObject({ state: 'Running' });
+    expect(driver.calls).toEqual(['validate', 'start']);
+  });
+});

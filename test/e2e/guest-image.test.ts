@@ -156,7 +156,9 @@ describeGuest('Debian guest image (real QEMU, TCG)', () => {
       expect(mods).toMatch(new RegExp(`^${m} `, 'm'));
     }
     expect(
-      (await guest().run('sysctl -n net.bridge.bridge-nf-call-iptables net.ipv4.ip_forward')).trim(),
+      (
+        await guest().run('cat /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/ipv4/ip_forward')
+      ).trim(),
     ).toBe('1\n1');
   }, 120_000);
 

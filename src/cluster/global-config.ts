@@ -1,8 +1,9 @@
 // Global defaults (KDEV_HOME/config.json): what `kdev config` edits and `kdev start` falls back on.
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KdevError } from '../lib/errors.js';
-import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../lib/fs-atomic.js';
+import { ensurePrivateDir, writeFileAtomic } from '../lib/fs-atomic.js';
+import { lazySchema, readJsonFile } from '../lib/json-file.js';
 import { withLock } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { parseSizeMiB } from '../lib/units.js';
@@ -12,29 +13,39 @@ export const CONTAINER_RUNTIMES = ['containerd'] as const;
 export const MIN_MEMORY_MIB = 512;
 export const MIN_DISK_MIB = 2048;
 
-const k8sVersion = z.string().regex(/^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+const K8S_VERSION = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
-export const GlobalConfigSchema = z
-  .object({
-    driver: z.enum(DRIVERS).optional(),
-    cpus: z.number().int().min(1).max(256).optional(),
-    memory: z.number().int().min(MIN_MEMORY_MIB).optional(),
-    'disk-size': z.number().int().min(MIN_DISK_MIB).optional(),
-    'kubernetes-version': k8sVersion.optional(),
-    'container-runtime': z.enum(CONTAINER_RUNTIMES).optional(),
-  })
-  .strict();
+export const CONFIG_KEYS = [
+  'driver',
+  'cpus',
+  'memory',
+  'disk-size',
+  'kubernetes-version',
+  'container-runtime',
+] as const;
 
-export type GlobalConfig = z.infer<typeof GlobalConfigSchema>;
-export type ConfigKey = keyof GlobalConfig;
-export const CONFIG_KEYS = Object.keys(GlobalConfigSchema.shape) as ConfigKey[];
+const globalConfigSchema = lazySchema((z) =>
+  z
+    .object({
+      driver: z.enum(DRIVERS).optional(),
+      cpus: z.number().int().min(1).max(256).optional(),
+      memory: z.number().int().min(MIN_MEMORY_MIB).optional(),
+      'disk-size': z.number().int().min(MIN_DISK_MIB).optional(),
+      'kubernetes-version': z.string().regex(K8S_VERSION).optional(),
+      'container-runtime': z.enum(CONTAINER_RUNTIMES).optional(),
+    })
+    .strict(),
+);
+
+export type GlobalConfig = z.output<Awaited<ReturnType<typeof globalConfigSchema>>>;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 function bad(message: string, hint: string): KdevError {
   return new KdevError('BAD_CONFIG', message, { hints: [hint] });
 }
 
 export function assertConfigKey(key: string): ConfigKey {
-  if (!(CONFIG_KEYS as string[]).includes(key)) {
+  if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
     throw bad(`unknown config key "${key}"`, `Known keys: ${CONFIG_KEYS.join(', ')}`);
   }
   return key as ConfigKey;
@@ -79,7 +90,7 @@ export function parseConfigValue(key: ConfigKey, raw: string): GlobalConfig[Conf
       return value as GlobalConfig['container-runtime'];
     case 'kubernetes-version': {
       const v = value.startsWith('v') ? value : `v${value}`;
-      if (!k8sVersion.safeParse(v).success)
+      if (!K8S_VERSION.test(v))
         throw bad(`invalid kubernetes-version "${raw}"`, 'Use a release such as v1.31.4');
       return v;
     }
@@ -88,26 +99,11 @@ export function parseConfigValue(key: ConfigKey, raw: string): GlobalConfig[Conf
 
 export async function readGlobalConfig(): Promise<GlobalConfig> {
   const file = paths.globalConfig();
-  const text = await readFileIfExists(file);
-  if (text === undefined) return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new KdevError('BAD_CONFIG', `${file} is not valid JSON`, { hints: [`Fix or remove ${file}`] });
-  }
-  const parsed = GlobalConfigSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new KdevError(
-      'BAD_CONFIG',
-      `${file}: ${issue?.path.join('.') || 'config'}: ${issue?.message ?? 'invalid'}`,
-      {
-        hints: ['Fix it with kdev config set/unset, or remove the file'],
-      },
-    );
-  }
-  return parsed.data;
+  return (
+    (await readJsonFile(file, globalConfigSchema, [
+      `Fix it with kdev config set/unset, or remove ${file}`,
+    ])) ?? {}
+  );
 }
 
 /** Read-modify-write of config.json under a lock, so concurrent `config set` calls never lose a key. */
@@ -117,7 +113,7 @@ export async function updateGlobalConfig(change: (cfg: GlobalConfig) => GlobalCo
     path.join(paths.locksDir(), 'config.lock'),
     { what: 'the global config', timeoutMs: 10_000 },
     async () => {
-      const next = GlobalConfigSchema.parse(change(await readGlobalConfig()));
+      const next = (await globalConfigSchema()).parse(change(await readGlobalConfig()));
       await writeFileAtomic(paths.globalConfig(), `${JSON.stringify(next, null, 2)}\n`);
       return next;
     },

@@ -1,5 +1,4 @@
 // One line of state per profile, for `kdev profile list`.
-import { createDriver } from '../vm/driver.js';
 import { listProfiles } from './profiles.js';
 
 export interface ProfileStatus {
@@ -16,7 +15,9 @@ export interface ProfileStatus {
 
 export type HostStateProbe = (name: string, driver: string) => Promise<string>;
 
-const driverState: HostStateProbe = (name, driver) => createDriver(driver, name).state();
+// Loaded only when there is a profile to probe: the drivers are most of this command's start-up.
+const driverState: HostStateProbe = async (name, driver) =>
+  (await import('../vm/driver.js')).createDriver(driver, name).state();
 
 export async function listProfileStatuses(probe: HostStateProbe = driverState): Promise<ProfileStatus[]> {
   const entries = await listProfiles();

@@ -1,53 +1,48 @@
 // Profiles: one validated JSON file per cluster under KDEV_HOME/profiles/<name>/, and its lock.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KdevError } from '../lib/errors.js';
-import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../lib/fs-atomic.js';
+import { ensurePrivateDir, writeFileAtomic } from '../lib/fs-atomic.js';
+import { lazySchema, readJsonFile, type Zod } from '../lib/json-file.js';
 import { acquireLock, type Release } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
 import { CONTAINER_RUNTIMES, DRIVERS } from './global-config.js';
 
-export const MountSchema = z.object({
-  hostPath: z.string(),
-  guestPath: z.string(),
-  type: z.enum(['9p', 'virtiofs']),
-  tag: z.string(),
-});
+const mountSchema = (z: Zod) =>
+  z.object({
+    hostPath: z.string(),
+    guestPath: z.string(),
+    type: z.enum(['9p', 'virtiofs']),
+    tag: z.string(),
+  });
 
-export const ProfileSchema = z.object({
-  name: z.string(),
-  driver: z.enum(DRIVERS),
-  cpus: z.number().int().min(1),
-  memoryMiB: z.number().int().min(1),
-  diskMiB: z.number().int().min(1),
-  kubernetes: z.boolean(),
-  kubernetesVersion: z.string(),
-  containerRuntime: z.enum(CONTAINER_RUNTIMES),
-  qemuAccel: z.enum(['auto', 'hvf', 'kvm', 'tcg']).default('auto'),
-  isoUrl: z.string().optional(),
-  mounts: z.array(MountSchema).default([]),
-  ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
-  /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
-  phase: z.enum(['creating', 'created']),
-  createdAt: z.string(),
-});
+const profileSchema = lazySchema((z) =>
+  z.object({
+    name: z.string(),
+    driver: z.enum(DRIVERS),
+    cpus: z.number().int().min(1),
+    memoryMiB: z.number().int().min(1),
+    diskMiB: z.number().int().min(1),
+    kubernetes: z.boolean(),
+    kubernetesVersion: z.string(),
+    containerRuntime: z.enum(CONTAINER_RUNTIMES),
+    qemuAccel: z.enum(['auto', 'hvf', 'kvm', 'tcg']).default('auto'),
+    isoUrl: z.string().optional(),
+    mounts: z.array(mountSchema(z)).default([]),
+    ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
+    /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
+    phase: z.enum(['creating', 'created']),
+    createdAt: z.string(),
+  }),
+);
 
-export type Profile = z.infer<typeof ProfileSchema>;
+export type Profile = z.output<Awaited<ReturnType<typeof profileSchema>>>;
 
 export async function loadProfile(name: string): Promise<Profile | undefined> {
   validateProfileName(name);
-  const file = paths.profileConfig(name);
-  const text = await readFileIfExists(file);
-  if (text === undefined) return undefined;
-  try {
-    return ProfileSchema.parse(JSON.parse(text));
-  } catch {
-    throw new KdevError('BAD_CONFIG', `profile "${name}" is corrupt (${file})`, {
-      hints: [`Delete it with: kdev delete -p ${name}`],
-    });
-  }
+  return readJsonFile(paths.profileConfig(name), profileSchema, [`Delete it with: kdev delete -p ${name}`]);
 }
 
 export async function requireProfile(name: string): Promise<Profile> {
@@ -67,7 +62,7 @@ export async function saveProfile(profile: Profile): Promise<void> {
   await ensurePrivateDir(paths.profileDir(profile.name));
   await writeFileAtomic(
     paths.profileConfig(profile.name),
-    `${JSON.stringify(ProfileSchema.parse(profile), null, 2)}\n`,
+    `${JSON.stringify((await profileSchema()).parse(profile), null, 2)}\n`,
   );
 }
 

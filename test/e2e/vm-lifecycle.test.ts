@@ -1,11 +1,10 @@
 // The machine's whole life under real QEMU (TCG here): start --no-kubernetes, ssh, persistence
 // across stop/start, recovery from kill -9, delete leaving nothing behind, and bad input.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pidAlive as alive } from '../../src/lib/process.js';
-import { runKdev, KDEV_BIN, type CliResult } from '../helpers/cli.js';
+import { collect, runKdev, spawnKdev, type CliResult } from '../helpers/cli.js';
 import { ensureGuestImage, vmSkipReason } from './helpers/image.js';
 
 const VM_TEST_MS = 15 * 60_000;
@@ -79,16 +78,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
   test(
     'start boots the machine; a concurrent start of the same profile is refused',
     async () => {
-      const first = new Promise<CliResult>((resolve) => {
-        const child = spawn(process.execPath, [KDEV_BIN, ...startArgs(), '-o', 'json'], {
-          env: { ...process.env, NODE_OPTIONS: '', ...env },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? 1 }));
-      });
+      const first = collect(spawnKdev([...startArgs(), '-o', 'json'], env));
       // Wait until the first start holds the profile lock, then try a second one.
       const lock = path.join(home, 'locks', `${P}.lock`);
       for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
@@ -124,16 +114,9 @@ describeVm('VM lifecycle (real QEMU)', () => {
       expect(uname.stdout).toMatch(/Linux/);
       const quoted = await kdev(['ssh', '-p', P, '--', 'echo', 'a  b', '$HOME', "it's"]);
       expect(quoted.stdout.trim()).toBe("a  b $HOME it's");
-      const piped = await new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, [KDEV_BIN, 'ssh', '-p', P, '--', 'tr', 'a-z', 'A-Z'], {
-          env: { ...process.env, NODE_OPTIONS: '', ...env },
-        });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.on('exit', () => resolve(out));
-        child.stdin.end('hello stdin\n');
-      });
-      expect(piped).toBe('HELLO STDIN\n');
+      const tr = spawnKdev(['ssh', '-p', P, '--', 'tr', 'a-z', 'A-Z'], env);
+      tr.stdin.end('hello stdin\n');
+      expect((await collect(tr)).stdout).toBe('HELLO STDIN\n');
       expect((await kdev(['ip', '-p', P])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       const status = await kdev(['status', '-p', P, '-o', 'json']);
       expect(status.exitCode).toBe(0);
@@ -180,9 +163,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
     'a start killed mid-boot leaves nothing wedged: the next start takes over and finishes',
     async () => {
       expectOk(await kdev(['stop', '-p', P, '--force']));
-      const child = spawn(process.execPath, [KDEV_BIN, ...startArgs(), '-o', 'json'], {
-        env: { ...process.env, NODE_OPTIONS: '', ...env },
-      });
+      const child = spawnKdev([...startArgs(), '-o', 'json'], env);
       await new Promise<void>((resolve, reject) => {
         let buf = '';
         child.stdout.on('data', (d: Buffer) => {

@@ -1,5 +1,5 @@
 // Runs the built CLI (bin/run.js → dist/) as a user would, in a subprocess.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,5 +23,21 @@ export function runKdev(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs =
         resolve({ stdout, stderr, exitCode: code });
       },
     );
+  });
+}
+
+/** The CLI as a running child, for tests that read its output as it comes or kill it midway. */
+export function spawnKdev(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [KDEV_BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+}
+
+/** Collects a spawned CLI's output until it exits. */
+export function collect(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ stdout, stderr, exitCode: code ?? 1 }));
   });
 }

@@ -9,6 +9,9 @@
 # env:   KDEV_ISO_CACHE (default ${KDEV_HOME:-$HOME/.kdev}/cache/iso-build)
 #        KDEV_INITRD_COMPRESSION=zstd|xz (default zstd: decompresses faster under TCG)
 set -euo pipefail
+# The braces make bash read the whole script before running any of it, so an
+# edit of this file while a build runs cannot change the running build.
+{
 
 die() {
   echo "iso/debian/build.sh: $*" >&2
@@ -105,12 +108,17 @@ mapfile -t mirrors < <(debian_sources | awk '!seen[$0]++')
 # Candidate versions from this host's apt lists: a new Debian point release or
 # security update changes the key and so triggers a rebuild.
 candidate_versions() {
-  local pkg ver
+  # One apt-cache call for all: each one costs a few hundred ms.
+  local listed
+  listed=$(apt-cache policy "$@" 2>/dev/null | awk '
+    /^[^ ].*:$/ { pkg = substr($0, 1, length($0) - 1) }
+    $1 == "Candidate:" && $2 != "(none)" { print pkg " " $2 }')
+  local pkg
   for pkg in "$@"; do
-    ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }')
-    [[ -n $ver && $ver != "(none)" ]] || die "apt knows no candidate for '$pkg'; run 'apt-get update' (sources: ${mirrors[*]})"
-    echo "$pkg $ver"
+    grep -q "^$pkg " <<<"$listed" ||
+      die "apt knows no candidate for '$pkg'; run 'apt-get update' (sources: ${mirrors[*]})"
   done
+  echo "$listed"
 }
 kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
 [[ -n $kernel_pkg ]] || die "cannot resolve linux-image-amd64 with apt-cache; run 'apt-get update'"
@@ -234,3 +242,5 @@ grub-mkrescue -o "$tmp/out/$iso_name" "$tmp/iso" -- -volid KDEV >"$tmp/grub-mkre
 # rename(2) is atomic: the entry appears complete or not at all.
 mv -T "$tmp/out" "$entry"
 publish
+exit 0
+}

@@ -48,6 +48,9 @@ export interface QemuArgvOptions {
   daemonize?: boolean;
   /** Overrides the qemu-system-<arch> binary name or path. */
   binary?: string;
+  /** SMBIOS system UUID: systemd derives the guest's machine-id from it, so the journal of
+   * earlier boots stays readable. Stable per machine. */
+  uuid?: string;
 }
 
 /** The guest ports the host forwards to: sshd and the Kubernetes API server. */
@@ -62,6 +65,7 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
   const args: string[] = [
     '-name',
     `kdev-${o.name}`,
+    ...(o.uuid ? ['-uuid', o.uuid] : []),
     '-nodefaults',
     '-no-user-config',
     '-display',
@@ -92,7 +96,12 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     `hostfwd=tcp:127.0.0.1:${o.ports.ssh}-:${GUEST_SSH_PORT}`,
     `hostfwd=tcp:127.0.0.1:${o.ports.apiServer}-:${GUEST_API_SERVER_PORT}`,
   ];
-  args.push('-netdev', ['user', 'id=net0', ...fwd].join(','), '-device', 'virtio-net-pci,netdev=net0');
+  args.push(
+    '-netdev',
+    ['user', 'id=net0', ...fwd].join(','),
+    '-device',
+    'virtio-net-pci,netdev=net0,romfile=',
+  );
 
   for (const s of o.shares) {
     const fs = [

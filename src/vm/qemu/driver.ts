@@ -1,6 +1,7 @@
 // The qemu driver: direct kernel boot, user-mode networking with hostfwd on 127.0.0.1, a QMP
 // socket for state and shutdown. Everything lives in the machine dir; machine.json is the source
 // of truth for start().
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -241,7 +242,7 @@ export class QemuDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    const { spec } = await this.record();
+    const { spec, createdAt } = await this.record();
     const current = await this.state();
     if (current === 'Running') return;
     if (current === 'Error') {
@@ -278,6 +279,7 @@ export class QemuDriver implements Driver {
       pidFile: f.pidFile,
       consoleLog: f.consoleLog,
       binary: this.deps.qemuBinary,
+      uuid: machineUuid(spec.name, createdAt),
     });
     const runtime: RuntimeRecord = {
       accel: accel.accel,
@@ -473,4 +475,12 @@ function startFailureHints(output: string): string[] {
     return ['KVM is not usable here: retry with --qemu-accel tcg'];
   }
   return ['See the full qemu output: kdev logs'];
+}
+
+/** A UUID that is the same for every boot of one machine and differs between machines. */
+export function machineUuid(name: string, createdAt: string): string {
+  const h = createHash('sha256').update(`${name}\0${createdAt}`).digest('hex');
+  // Shaped as a version-4 UUID (variant bits 10) so firmware and systemd accept it.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

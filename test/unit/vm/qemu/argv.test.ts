@@ -40,7 +40,7 @@ describe('buildQemuArgv', () => {
       '-drive', 'file=/m/seed.img,if=none,id=seed,format=raw,readonly=on',
       '-device', 'virtio-blk-pci,drive=seed,serial=kdev-seed',
       '-netdev', 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40443-:8443',
-      '-device', 'virtio-net-pci,netdev=net0',
+      '-device', 'virtio-net-pci,netdev=net0,romfile=',
       '-virtfs', 'local,path=/home/me/src,mount_tag=kdev0,security_model=none,id=fs0',
       '-object', 'rng-random,id=rng0,filename=/dev/urandom',
       '-device', 'virtio-rng-pci,rng=rng0',
@@ -125,7 +125,10 @@ describe('buildQemuArgv', () => {
   it('works with no disks and no shares', () => {
     const { args } = buildQemuArgv({ ...base, disks: [], shares: [] });
     expect(args).not.toContain('-virtfs');
-    expect(values(args, '-device')).toEqual(['virtio-net-pci,netdev=net0', 'virtio-rng-pci,rng=rng0']);
+    expect(values(args, '-device')).toEqual([
+      'virtio-net-pci,netdev=net0,romfile=',
+      'virtio-rng-pci,rng=rng0',
+    ]);
   });
 
   it('escapeOpt doubles commas only', () => {

@@ -9,30 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { buildBusyboxOciArchive } from './helpers/guest-oci.js';
+import { vmSkipReason } from './helpers/image.js';
 import { GuestVm, freePort, makeGuestDisks, type GuestDisks } from './helpers/guest-vm.js';
 
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'building the guest image needs root';
-  for (const tool of [
-    'qemu-system-x86_64',
-    'qemu-img',
-    'mmdebstrap',
-    'ssh',
-    'ssh-keygen',
-    'tar',
-    'busybox',
-  ]) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return undefined;
-}
-
-const skip = skipReason();
+const skip = vmSkipReason(['ssh-keygen', 'tar', 'busybox']);
 if (skip) console.log(`skipping guest image e2e: ${skip}`);
 const describeGuest = skip ? describe.skip : describe;
 

@@ -8,10 +8,10 @@ import { KDEV_BIN } from '../../helpers/cli.js';
 export const E2E_IMAGE_DIR = process.env.KDEV_E2E_IMAGE_DIR ?? path.join(os.tmpdir(), 'kdev-e2e-image');
 
 /** Why VM tests cannot run here, or undefined when they can. */
-export function vmSkipReason(): string | undefined {
+export function vmSkipReason(extraTools: string[] = []): string | undefined {
   if (process.platform !== 'linux') return 'VM e2e tests need Linux';
   if (process.getuid?.() !== 0) return 'VM e2e tests build the guest image, which needs root';
-  for (const tool of ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'ssh']) {
+  for (const tool of ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'ssh', ...extraTools]) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {

@@ -33,6 +33,8 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>;
   protected args!: Args<T>;
+  /** Positional words beyond the declared args (commands with strict = false). */
+  protected rest: string[] = [];
   protected log_!: Logger;
 
   override async init(): Promise<void> {
@@ -46,7 +48,7 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
         ((a === '-o' || a === '--output') && all[i + 1] === 'json'),
     );
     this.earlyVerbose = this.argv.includes('--verbose');
-    const { flags, args } = await this.parse({
+    const { flags, args, argv } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof KdevCommand).baseFlags,
       args: this.ctor.args,
@@ -54,6 +56,7 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as BaseFlags<T>;
     this.args = args as Args<T>;
+    this.rest = argv.map(String);
     validateProfileName(this.flags.profile);
     this.log_ = createLogger({ verbose: this.flags.verbose, logFile: this.flags['log-file'] });
   }

@@ -7,8 +7,9 @@ export default class Ssh extends KdevCommand<typeof Ssh> {
   static override examples = ['<%= config.bin %> ssh', '<%= config.bin %> ssh -- sudo ctr version'];
 
   async run(): Promise<void> {
-    // Everything after `--` is the remote command; each argument is quoted for the guest's shell.
+    // The remote command: everything after `--` (kept verbatim, flags included), else the plain
+    // words given; each argument is quoted for the guest's shell.
     const dash = this.argv.indexOf('--');
-    process.exitCode = await sshInto(this.flags.profile, dash >= 0 ? this.argv.slice(dash + 1) : []);
+    process.exitCode = await sshInto(this.flags.profile, dash >= 0 ? this.argv.slice(dash + 1) : this.rest);
   }
 }

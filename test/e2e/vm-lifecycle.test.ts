@@ -112,6 +112,8 @@ describeVm('VM lifecycle (real QEMU)', () => {
       const uname = await kdev(['ssh', '-p', P, '--', 'uname', '-a']);
       expectOk(uname);
       expect(uname.stdout).toMatch(/Linux/);
+      // Without `--`, plain words are the remote command; the seed named the guest after the profile.
+      expect((await kdev(['ssh', '-p', P, 'hostname'])).stdout.trim()).toBe(P);
       const quoted = await kdev(['ssh', '-p', P, '--', 'echo', 'a  b', '$HOME', "it's"]);
       expect(quoted.stdout.trim()).toBe("a  b $HOME it's");
       const tr = spawnKdev(['ssh', '-p', P, '--', 'tr', 'a-z', 'A-Z'], env);

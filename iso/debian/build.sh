@@ -6,7 +6,8 @@
 # versions, so an unchanged rebuild only links files into --out.
 #
 # usage: iso/debian/build.sh --out DIR [--arch amd64]
-# env:   KDEV_ISO_CACHE (default ${KDEV_HOME:-$HOME/.kdev}/cache/iso-build)
+# env:   KDEV_ISO_CACHE (default ${KDEV_HOME:-$HOME/.kdev}/cache/iso-build),
+#        KDEV_ISO_CACHE_KEEP entries kept there (default 3)
 #        KDEV_INITRD_COMPRESSION=zstd|xz (default zstd: decompresses faster under TCG)
 set -euo pipefail
 # The braces make bash read the whole script before running any of it, so an
@@ -30,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --out=*) out=${1#--out=}; shift ;;
     --arch) arch=${2:?--arch needs a value}; shift 2 ;;
     --arch=*) arch=${1#--arch=}; shift ;;
-    -h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (usage: build.sh --out DIR [--arch amd64])" ;;
   esac
 done
@@ -159,6 +160,18 @@ publish() {
   for f in "${artifacts[@]}"; do echo "$f: $(cd "$out" && pwd)/$f"; done
 }
 
+# Each entry is ~170 MB and every recipe or package change makes a new one: keep the newest
+# KDEV_ISO_CACHE_KEEP (default 3). Published outputs are hard links, so they outlive the entry.
+prune_cache() {
+  local keep=${KDEV_ISO_CACHE_KEEP:-3} n=0 d
+  while IFS= read -r d; do
+    n=$((n + 1))
+    ((n > keep)) || continue
+    # An entry whose lock is held is being built or read right now: leave it.
+    (flock -n 8 && rm -rf "$d" "$d.lock") 8>>"$d.lock" 2>/dev/null || true
+  done < <(find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
+}
+
 # One builder per key; a second caller waits and then takes the cache hit.
 exec 9>"$cache_root/$hash.lock"
 flock 9
@@ -241,6 +254,7 @@ grub-mkrescue -o "$tmp/out/$iso_name" "$tmp/iso" -- -volid KDEV >"$tmp/grub-mkre
 
 # rename(2) is atomic: the entry appears complete or not at all.
 mv -T "$tmp/out" "$entry"
+prune_cache
 publish
 exit 0
 }

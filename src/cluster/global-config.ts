@@ -7,8 +7,8 @@ import { lazySchema, readJsonFile } from '../lib/json-file.js';
 import { withLock } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { parseSizeMiB } from '../lib/units.js';
+import { DRIVER_NAMES } from '../vm/names.js';
 
-export const DRIVERS = ['qemu', 'vfkit'] as const;
 export const CONTAINER_RUNTIMES = ['containerd'] as const;
 export const MIN_MEMORY_MIB = 512;
 export const MIN_DISK_MIB = 2048;
@@ -27,7 +27,7 @@ export const CONFIG_KEYS = [
 const globalConfigSchema = lazySchema((z) =>
   z
     .object({
-      driver: z.enum(DRIVERS).optional(),
+      driver: z.enum(DRIVER_NAMES).optional(),
       cpus: z.number().int().min(1).max(256).optional(),
       memory: z.number().int().min(MIN_MEMORY_MIB).optional(),
       'disk-size': z.number().int().min(MIN_DISK_MIB).optional(),
@@ -80,8 +80,8 @@ export function parseConfigValue(key: ConfigKey, raw: string): GlobalConfig[Conf
       return mib;
     }
     case 'driver':
-      if (!(DRIVERS as readonly string[]).includes(value))
-        throw bad(`unknown driver "${raw}"`, `Known drivers: ${DRIVERS.join(', ')}`);
+      if (!(DRIVER_NAMES as readonly string[]).includes(value))
+        throw bad(`unknown driver "${raw}"`, `Known drivers: ${DRIVER_NAMES.join(', ')}`);
       return value as GlobalConfig['driver'];
     case 'container-runtime':
       if (!(CONTAINER_RUNTIMES as readonly string[]).includes(value)) {

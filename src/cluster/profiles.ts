@@ -8,27 +8,28 @@ import { lazySchema, readJsonFile, type Zod } from '../lib/json-file.js';
 import { acquireLock, type Release } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
-import { CONTAINER_RUNTIMES, DRIVERS } from './global-config.js';
+import { DRIVER_NAMES, MOUNT_TYPES, QEMU_ACCELS } from '../vm/names.js';
+import { CONTAINER_RUNTIMES } from './global-config.js';
 
 const mountSchema = (z: Zod) =>
   z.object({
     hostPath: z.string(),
     guestPath: z.string(),
-    type: z.enum(['9p', 'virtiofs']),
+    type: z.enum(MOUNT_TYPES),
     tag: z.string(),
   });
 
 const profileSchema = lazySchema((z) =>
   z.object({
     name: z.string(),
-    driver: z.enum(DRIVERS),
+    driver: z.enum(DRIVER_NAMES),
     cpus: z.number().int().min(1),
     memoryMiB: z.number().int().min(1),
     diskMiB: z.number().int().min(1),
     kubernetes: z.boolean(),
     kubernetesVersion: z.string(),
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
-    qemuAccel: z.enum(['auto', 'hvf', 'kvm', 'tcg']).default('auto'),
+    qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
     isoUrl: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),

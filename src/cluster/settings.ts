@@ -1,5 +1,6 @@
 // What a start asks for: flags first, then global defaults (kdev config), then built-in defaults.
 import { KdevError } from '../lib/errors.js';
+import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../vm/names.js';
 import { parseConfigValue, readGlobalConfig, type GlobalConfig } from './global-config.js';
 
 export const DEFAULTS = {
@@ -10,9 +11,6 @@ export const DEFAULTS = {
   kubernetesVersion: 'v1.33.5',
   containerRuntime: 'containerd',
 } as const;
-
-export const QEMU_ACCELS = ['auto', 'hvf', 'kvm', 'tcg'] as const;
-export type QemuAccelSetting = (typeof QEMU_ACCELS)[number];
 
 export interface StartFlags {
   driver?: string;
@@ -30,7 +28,7 @@ export interface MachineSettings {
   diskMiB: number;
   kubernetesVersion: string;
   containerRuntime: NonNullable<GlobalConfig['container-runtime']>;
-  qemuAccel: QemuAccelSetting;
+  qemuAccel: QemuAccel;
 }
 
 /** Validates every flag before anything touches the disk; bad values are one-line BAD_INPUT errors. */
@@ -39,7 +37,7 @@ export async function resolveSettings(flags: StartFlags, global?: GlobalConfig):
   const pick = <K extends keyof GlobalConfig>(key: K, raw: string | undefined) =>
     raw === undefined ? g[key] : asInput(() => parseConfigValue(key, raw) as GlobalConfig[K]);
   const accel = flags.qemuAccel ?? 'auto';
-  if (!(QEMU_ACCELS as readonly string[]).includes(accel)) {
+  if (!isQemuAccel(accel)) {
     throw new KdevError('BAD_INPUT', `unknown --qemu-accel "${accel}"`, {
       hints: [`Use one of: ${QEMU_ACCELS.join(', ')}`],
     });
@@ -51,7 +49,7 @@ export async function resolveSettings(flags: StartFlags, global?: GlobalConfig):
     diskMiB: pick('disk-size', flags.diskSize) ?? DEFAULTS.diskMiB,
     kubernetesVersion: pick('kubernetes-version', flags.kubernetesVersion) ?? DEFAULTS.kubernetesVersion,
     containerRuntime: g['container-runtime'] ?? DEFAULTS.containerRuntime,
-    qemuAccel: accel as QemuAccelSetting,
+    qemuAccel: accel,
   };
 }
 

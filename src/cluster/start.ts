@@ -7,6 +7,7 @@ import { waitForReady } from '../vm/boot-watch.js';
 import { createDriver, type Driver, type MachineSpec, type MachineState } from '../vm/driver.js';
 import { resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine-files.js';
+import type { QemuAccel } from '../vm/names.js';
 import { sshClientForMachine } from '../vm/ssh.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
@@ -65,6 +66,8 @@ export interface StartContext {
   profile?: Profile;
   driver?: Driver;
   spec?: MachineSpec;
+  /** A validated --qemu-accel for this boot, when one was given. */
+  accelOverride?: QemuAccel;
   wasRunning: boolean;
   resumed: boolean;
   warnings: string[];
@@ -103,6 +106,7 @@ export function startSteps(): Step<StartContext>[] {
       run: async (ctx) => {
         const { req } = ctx;
         const wanted = await resolveSettings(req);
+        if (req.qemuAccel !== undefined) ctx.accelOverride = wanted.qemuAccel;
         const existing = await loadProfile(req.profile);
         if (existing && existing.kubernetes !== req.kubernetes) {
           throw new KdevError(
@@ -166,7 +170,7 @@ export function startSteps(): Step<StartContext>[] {
           mounts: profile.mounts,
           ports: profile.ports,
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          accel: (ctx.req.qemuAccel as Profile['qemuAccel'] | undefined) ?? profile.qemuAccel,
+          accel: ctx.accelOverride ?? profile.qemuAccel,
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;

@@ -4,14 +4,13 @@ import { KdevError } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
 import { QemuDriver } from './qemu/driver.js';
 import { VfkitDriver } from './vfkit/driver.js';
+import { DRIVER_NAMES, type MountType, type QemuAccel } from './names.js';
+
+export { DRIVER_NAMES, type DriverName, type MountType, type QemuAccel } from './names.js';
 
 export type MachineState = 'Running' | 'Stopped' | 'Nonexistent' | 'Error';
 
-export type MountType = '9p' | 'virtiofs';
-
 export type Arch = 'x86_64' | 'aarch64';
-
-export type QemuAccel = 'auto' | 'hvf' | 'kvm' | 'tcg';
 
 export interface DriverInfo {
   name: string;
@@ -98,13 +97,6 @@ export interface DriverDeps {
   env?: NodeJS.ProcessEnv;
   /** Receives progress lines (qemu-img, ssh-keygen output) for verbose logs. */
   log?: (line: string) => void;
-}
-
-export const DRIVER_NAMES = ['qemu', 'vfkit'] as const;
-export type DriverName = (typeof DRIVER_NAMES)[number];
-
-export function isDriverName(name: string): name is DriverName {
-  return (DRIVER_NAMES as readonly string[]).includes(name);
 }
 
 export function createDriver(driverName: string, machineName: string, deps: DriverDeps = {}): Driver {

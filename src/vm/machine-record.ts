@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import { lazySchema, readJsonFile, type Zod } from '../lib/json-file.js';
 import type { MachineSpec } from './driver.js';
+import { MOUNT_TYPES, QEMU_ACCELS } from './names.js';
 
 const machineSpecSchema = (z: Zod) => {
   const port = z.number().int().min(1).max(65535);
@@ -23,12 +24,12 @@ const machineSpecSchema = (z: Zod) => {
       z.object({
         hostPath: z.string().min(1),
         guestPath: z.string().min(1),
-        type: z.enum(['9p', 'virtiofs']),
+        type: z.enum(MOUNT_TYPES),
         tag: z.string().min(1),
       }),
     ),
     ports: z.object({ ssh: port, apiServer: port }),
-    accel: z.enum(['auto', 'hvf', 'kvm', 'tcg']).optional(),
+    accel: z.enum(QEMU_ACCELS).optional(),
   });
 };
 

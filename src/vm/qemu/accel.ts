@@ -3,11 +3,11 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
-import type { Arch, QemuAccel } from '../driver.js';
+import type { Arch } from '../driver.js';
+import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../names.js';
 import type { ResolvedAccel } from './argv.js';
 
 export const ACCEL_ENV = 'KDEV_QEMU_ACCEL';
-const ACCELS: readonly QemuAccel[] = ['auto', 'hvf', 'kvm', 'tcg'];
 
 export interface AccelProbes {
   platform: NodeJS.Platform;
@@ -39,10 +39,6 @@ export const hostAccelProbes: AccelProbes = {
   },
 };
 
-export function isQemuAccel(value: string): value is QemuAccel {
-  return (ACCELS as readonly string[]).includes(value);
-}
-
 function hostMatches(arch: Arch, hostArch: string): boolean {
   return (arch === 'x86_64' && hostArch === 'x64') || (arch === 'aarch64' && hostArch === 'arm64');
 }
@@ -55,7 +51,7 @@ export async function resolveAccel(
   const fromEnv = probes.env[ACCEL_ENV]?.trim().toLowerCase();
   if (fromEnv && !isQemuAccel(fromEnv)) {
     throw new KdevError('BAD_INPUT', `${ACCEL_ENV}="${fromEnv}" is not an accelerator`, {
-      hints: [`Set ${ACCEL_ENV} to one of: ${ACCELS.join(', ')}`],
+      hints: [`Set ${ACCEL_ENV} to one of: ${QEMU_ACCELS.join(', ')}`],
     });
   }
   let wanted: QemuAccel = 'auto';

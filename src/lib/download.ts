@@ -123,9 +123,3 @@ export function parseSha256Sums(text: string): Map<string, string> {
   }
   return out;
 }
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}

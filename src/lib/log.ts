@@ -17,5 +17,3 @@ export function createLogger(opts: { verbose?: boolean; logFile?: string } = {})
     info: (msg) => write('INFO', msg),
   };
 }
-
-export const silentLogger: Logger = { debug: () => undefined, info: () => undefined };

@@ -30,17 +30,3 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
 }
-
-/** Whether something accepts TCP connections on host:port within timeoutMs. */
-export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    const done = (open: boolean) => {
-      sock.destroy();
-      resolve(open);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
-}

@@ -1,5 +1,6 @@
 // `kdev delete`: the machine (stopping it first), its folder and its profile; --all, --purge.
 import fs from 'node:fs/promises';
+import { pathExists } from '../lib/fs-atomic.js';
 import { paths } from '../lib/paths.js';
 import { driverFor } from './access.js';
 import { listProfiles, lockProfile, removeProfile } from './profiles.js';
@@ -12,21 +13,10 @@ export interface DeleteResult {
 async function deleteOne(name: string): Promise<boolean> {
   const release = await lockProfile(name, 30_000);
   try {
-    const { profile, driver } = await driverFor(name);
     const machineDir = paths.machineDir(name);
-    const hadMachine = await fs
-      .access(machineDir)
-      .then(() => true)
-      .catch(() => false);
-    if (
-      !profile &&
-      !hadMachine &&
-      !(await fs.access(paths.profileDir(name)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return false;
+    // A folder without a profile (or the reverse) is the leftover of a killed start: delete it too.
+    if (!(await pathExists(machineDir)) && !(await pathExists(paths.profileDir(name)))) return false;
+    const { driver } = await driverFor(name);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
     await driver.remove();
     await fs.rm(machineDir, { recursive: true, force: true });

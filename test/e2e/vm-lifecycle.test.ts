@@ -41,6 +41,11 @@ function pidOf(): number | undefined {
     return undefined;
   }
 }
+/** Starts the profile again and checks the file written under /var/lib/kdev is still there. */
+async function startAndFindMarker(): Promise<void> {
+  expectOk(await kdev(startArgs()));
+  expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+}
 function expectOk(r: CliResult): void {
   if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
@@ -136,8 +141,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
       const stopped = await kdev(['status', '-p', P, '-o', 'json']);
       expect(JSON.parse(stopped.stdout)).toMatchObject({ Host: 'Stopped' });
       expect(stopped.exitCode & 1).toBe(1);
-      expectOk(await kdev(startArgs()));
-      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+      await startAndFindMarker();
     },
     VM_TEST_MS,
   );
@@ -155,8 +159,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
         if (host === 'Stopped') break;
       }
       expect(host).toBe('Stopped');
-      expectOk(await kdev(startArgs()));
-      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+      await startAndFindMarker();
     },
     VM_TEST_MS,
   );
@@ -179,9 +182,7 @@ describeVm('VM lifecycle (real QEMU)', () => {
       });
       // Its lock names a dead pid now; the next start must break it, not wait or refuse.
       expect(fs.existsSync(path.join(home, 'locks', `${P}.lock`))).toBe(true);
-      const again = await kdev(startArgs());
-      expectOk(again);
-      expect((await kdev(['ssh', '-p', P, '--', 'cat', '/var/lib/kdev/marker'])).stdout.trim()).toBe('kept');
+      await startAndFindMarker();
     },
     VM_TEST_MS,
   );

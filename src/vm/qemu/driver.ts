@@ -198,8 +198,8 @@ export class QemuDriver implements Driver {
     await this.ensureKeyPair(f.hostKey, f.hostPublicKey, `kdev-host@${spec.name}`);
 
     const hostPub = (await fs.readFile(f.hostPublicKey, 'utf8')).trim().split(/\s+/);
-    // Pinned to the forwarded port, so a reused port can never vouch for another machine's key.
-    await writeFileAtomic(f.knownHosts, `[127.0.0.1]:${spec.ports.ssh} ${hostPub[0]} ${hostPub[1]}\n`);
+    // Pinned under the machine's alias (ssh.ts hostKeyAliasFor), whatever address reaches it.
+    await writeFileAtomic(f.knownHosts, `kdev.${spec.name} ${hostPub[0]} ${hostPub[1]}\n`);
 
     const seed = await buildSeedImage({
       authorizedKeys: await fs.readFile(f.sshPublicKey, 'utf8'),

@@ -118,7 +118,7 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     }
     const hostPub = fs.readFileSync(path.join(dir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ');
     expect(fs.readFileSync(path.join(dir, 'known_hosts'), 'utf8')).toBe(
-      `[127.0.0.1]:${spec.ports.ssh} ssh-ed25519 ${hostPub[1]}\n`,
+      `kdev.${spec.name} ssh-ed25519 ${hostPub[1]}\n`,
     );
     const listing = execFileSync('tar', ['-tf', path.join(dir, 'seed.img')], { encoding: 'utf8' });
     expect(listing.trim().split('\n').sort()).toEqual([

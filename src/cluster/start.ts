@@ -3,15 +3,15 @@
 import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { freePorts } from '../lib/net.js';
-import { waitForReady } from '../vm/boot-watch.js';
 import type { Logger } from '../lib/log.js';
+import { waitForReady } from '../vm/boot-watch.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
 import type { QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
-import { sshClientForMachine } from '../vm/ssh.js';
-import { API_SERVER_FORWARD, endpointOf, profileForwards, sshEndpointOf } from './forwards.js';
+import { sshTo } from './access.js';
+import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
 import type { Step } from './steps.js';
@@ -44,7 +44,7 @@ export interface StartDeps {
   resolveImage: typeof resolveGuestImage;
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
-  waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+  waitForSsh: (driver: Driver, machineName: string, logger?: Logger) => Promise<void>;
 }
 
 export const hostStartDeps: StartDeps = {
@@ -60,8 +60,8 @@ export const hostStartDeps: StartDeps = {
       accel: (await driver.runtimeInfo()).accel,
     });
   },
-  waitForSsh: async (driver, name) => {
-    await sshClientForMachine(name, await sshEndpointOf(driver)).waitForSsh(60_000);
+  waitForSsh: async (driver, name, logger) => {
+    await (await sshTo(name, driver, logger)).waitForSsh(60_000);
   },
 };
 
@@ -225,7 +225,7 @@ export function startSteps(): Step<StartContext>[] {
     },
     {
       title: 'Connect over SSH (pinned host key)',
-      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
+      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile, ctx.req.logger),
     },
   ];
 }

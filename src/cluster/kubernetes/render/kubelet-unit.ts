@@ -14,12 +14,12 @@ export function renderKubeletUnit(input: Pick<KubeletUnitInput, 'kubeletPath'>):
     'Documentation=https://kubernetes.io/docs/',
     'Wants=network-online.target containerd.service',
     'After=network-online.target containerd.service kdev-data.service',
+    // Before kubeadm init the config is missing and kubelet exits; it must keep coming back.
+    'StartLimitIntervalSec=0',
     '',
     '[Service]',
     `ExecStart=${input.kubeletPath}`,
-    // Before kubeadm init the config is missing and kubelet exits; it must keep coming back.
     'Restart=always',
-    'StartLimitInterval=0',
     'RestartSec=2',
     '',
     '[Install]',

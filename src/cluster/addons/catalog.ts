@@ -114,8 +114,22 @@ export async function loadAddon(dir: string, source: AddonSource): Promise<Addon
     const file = path.join(manifestsDir, f);
     manifests.push(...parseManifestFile(file, await fs.readFile(file, 'utf8'), variables));
   }
+  for (const m of manifests) {
+    if (m.object.kind === 'Namespace' && PROTECTED_NAMESPACES.has(m.object.metadata.name)) {
+      // disable deletes every object an addon lists; kube-system must never be one of them.
+      throw new KdevError(
+        'BAD_CONFIG',
+        `${m.file}:${m.line}: an addon may not own namespace "${m.object.metadata.name}"`,
+        {
+          hints: ['Drop the Namespace object; objects may still live in that namespace'],
+        },
+      );
+    }
+  }
   return { meta, dir, source, manifests };
 }
+
+const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 async function subdirs(dir: string): Promise<string[]> {
   try {

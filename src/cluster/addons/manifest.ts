@@ -74,8 +74,11 @@ export function parseManifestFile(file: string, text: string, variables: Readonl
   return docs;
 }
 
-function lineOf(doc: { text: string; line: number }, needle: string): number {
-  const i = doc.text.split('\n').findIndex((l) => l.includes(needle));
+/** The line holding the whole value if it is on one line, else the first holding the placeholder. */
+function lineOf(doc: { text: string; line: number }, value: string, needle: string): number {
+  const lines = doc.text.split('\n');
+  let i = lines.findIndex((l) => l.includes(value));
+  if (i < 0) i = lines.findIndex((l) => l.includes(needle));
   return doc.line + Math.max(i, 0);
 }
 
@@ -89,12 +92,12 @@ function checkPlaceholders(
     for (const m of s.matchAll(PLACEHOLDER)) {
       const name = m[1] ?? '';
       if (!variables.has(name)) {
-        throw bad(file, lineOf(doc, m[0]), `unknown variable ${m[0]}`, [
+        throw bad(file, lineOf(doc, s, m[0]), `unknown variable ${m[0]}`, [
           `Known variables: ${[...variables].map((v) => `\${${v}}`).join(', ')}`,
         ]);
       }
       if (m[0] !== s) {
-        throw bad(file, lineOf(doc, m[0]), `${m[0]} must be a whole value, not part of "${s}"`);
+        throw bad(file, lineOf(doc, s, m[0]), `${m[0]} must be a whole value, not part of "${s}"`);
       }
     }
     return s;

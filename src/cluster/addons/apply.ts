@@ -31,13 +31,26 @@ function statusOf(err: unknown): number | undefined {
   return err instanceof ApiException ? (err.code as number) : undefined;
 }
 
+/** The `message` of the Status the API server sent back (client-node hands it over as text or object). */
+function serverMessage(body: unknown): string | undefined {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body) as unknown;
+    } catch {
+      return body.trim() || undefined;
+    }
+  }
+  const message = (value as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message !== '' ? message : undefined;
+}
+
 /** API errors as one line: the object, the HTTP status and the server's own message. */
 function apiError(err: unknown, what: string, opts: ApplyOptions): KdevError {
   if (err instanceof KdevError) return err;
   const status = statusOf(err);
   if (status !== undefined) {
-    const body = (err as ApiException<unknown>).body as { message?: string } | string | undefined;
-    const message = typeof body === 'object' && body?.message ? body.message : `HTTP ${status}`;
+    const message = serverMessage((err as ApiException<unknown>).body) ?? `HTTP ${status}`;
     return new KdevError('COMMAND_FAILED', `${what}: ${message}`, { cause: err });
   }
   const p = opts.profile ? ` -p ${opts.profile}` : '';

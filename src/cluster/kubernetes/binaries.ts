@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { downloadFile, fetchText } from '../../lib/download.js';
+import { downloadFile, fetchBytes } from '../../lib/download.js';
 import { KdevError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { withLock } from '../../lib/lock.js';
@@ -161,7 +161,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions): Promise<Cache
         const isCrictl = src.name.startsWith('crictl-');
         const target = path.join(dir, isCrictl ? 'crictl' : src.name);
         const existing = await fs.stat(target).catch(() => undefined);
-        const expected = parseChecksum(await fetchText(src.shaUrl), src.shaUrl, isCrictl);
+        const expected = parseChecksum((await fetchBytes(src.shaUrl)).toString('utf8'), src.shaUrl, isCrictl);
         if (existing?.isFile() && !isCrictl && (await sha256OfFile(target)) === expected) {
           sums.set(src.name, expected);
           continue;

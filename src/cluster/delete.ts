@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathExists } from '../lib/fs-atomic.js';
+import type { Logger } from '../lib/log.js';
 import { isDefaultKdevHome, KDEV_HOME_ENTRIES, paths } from '../lib/paths.js';
 import { isSafeFolderName, isValidProfileName, validateProfileName } from '../lib/profile-name.js';
 import { driverFor } from './access.js';
@@ -16,7 +17,7 @@ async function folderNames(dir: string): Promise<string[]> {
   return fs.readdir(dir).catch(() => [] as string[]);
 }
 
-async function deleteOne(name: string): Promise<boolean> {
+async function deleteOne(name: string, logger?: Logger): Promise<boolean> {
   const exists = async () =>
     (await pathExists(paths.machineDir(name))) || (await pathExists(paths.profileDir(name)));
   // Nothing to delete is nothing to lock: a missing profile leaves the store untouched.
@@ -25,7 +26,7 @@ async function deleteOne(name: string): Promise<boolean> {
   try {
     // A folder without a profile (or the reverse) is the leftover of a killed start: delete it too.
     if (!(await exists())) return false;
-    const { driver } = await driverFor(name);
+    const { driver } = await driverFor(name, logger);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
     await driver.remove();
     await fs.rm(paths.machineDir(name), { recursive: true, force: true });
@@ -69,6 +70,7 @@ export async function deleteMachines(opts: {
   names: string[];
   all?: boolean;
   purge?: boolean;
+  logger?: Logger;
 }): Promise<DeleteResult> {
   let names = opts.names;
   if (opts.all) {
@@ -87,7 +89,7 @@ export async function deleteMachines(opts: {
   }
   const deleted: string[] = [];
   for (const name of names) {
-    const gone = isValidProfileName(name) ? await deleteOne(name) : await deleteStray(name);
+    const gone = isValidProfileName(name) ? await deleteOne(name, opts.logger) : await deleteStray(name);
     if (gone) deleted.push(name);
   }
   if (opts.purge) await purgeHome();

@@ -36,6 +36,7 @@ export default class Start extends KdevCommand<typeof Start> {
       qemuAccel: f['qemu-accel'],
       isoUrl: f['iso-url'],
       isoSha256: f['iso-sha256'],
+      logger: this.log_,
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

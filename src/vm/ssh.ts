@@ -6,7 +6,8 @@ import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { hostRunner, type CommandRunner } from '../lib/exec.js';
 import type { Endpoint } from './driver.js';
-import { machineFiles } from './machine-files.js';
+import { machineFiles } from './machine/files.js';
+import { hostKeyAlias } from './machine/keys.js';
 
 export const GUEST_USER = 'kdev';
 
@@ -38,7 +39,7 @@ export interface SshTarget {
   user?: string;
   keyPath: string;
   knownHostsPath: string;
-  /** The name the host key is pinned under in known_hosts, whatever address reaches the guest. */
+  /** The name the host key is pinned under in known_hosts (machine/keys.ts), whatever address reaches the guest. */
   hostKeyAlias: string;
   connectTimeoutSec?: number;
 }
@@ -52,11 +53,6 @@ export interface SystemSshDeps {
   retryDelayMs?: number;
   /** Receives one line per SSH command and its exit code (verbose logging). */
   log?: (line: string) => void;
-}
-
-/** The known_hosts name of a machine's pinned host key (`kdev.<machine> <type> <key>`). */
-export function hostKeyAliasFor(machineName: string): string {
-  return `kdev.${machineName}`;
 }
 
 /**
@@ -213,7 +209,7 @@ export class SystemSshClient implements SshClient {
 /** The client for a machine created by a driver: its key and known_hosts live in the machine dir. */
 export function sshClientForMachine(
   machineName: string,
-  endpoint: Endpoint,
+  endpoint: Pick<Endpoint, 'host' | 'port'>,
   deps?: SystemSshDeps,
 ): SystemSshClient {
   const files = machineFiles(machineName);
@@ -223,7 +219,7 @@ export function sshClientForMachine(
       port: endpoint.port,
       keyPath: files.sshKey,
       knownHostsPath: files.knownHosts,
-      hostKeyAlias: hostKeyAliasFor(machineName),
+      hostKeyAlias: hostKeyAlias(machineName),
     },
     deps,
   );

@@ -31,6 +31,9 @@ const profileSchema = lazySchema((z) =>
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
     isoUrl: z.string().optional(),
+    /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
+    imageRepository: z.string().optional(),
+    binaryMirror: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
     /** 'creating' until the machine's files all exist, so a killed start can be told apart. */

@@ -186,3 +186,27 @@ export async function ensureBinaries(opts: EnsureBinariesOptions): Promise<Cache
     },
   );
 }
+
+/**
+ * A kubectl that runs on this host, for `kdev kubectl`: on Linux the guest's own (same arch,
+ * same cache); elsewhere the host OS's build from the same release, verified the same way.
+ */
+export async function ensureHostKubectl(
+  opts: EnsureBinariesOptions & { platform?: string },
+): Promise<string> {
+  const platform = opts.platform ?? os.platform();
+  const arch = opts.arch ?? guestArch();
+  if (platform === 'linux') return path.join((await ensureBinaries({ ...opts, arch })).dir, 'kubectl');
+  const dir = path.join(paths.cacheDir(), 'kubernetes', opts.release.version, `${platform}-${arch}`);
+  const file = path.join(dir, 'kubectl');
+  if (await fs.stat(file).catch(() => undefined)) return file;
+  const base = opts.mirror ? mirrorBase(opts.mirror).k8s : K8S_RELEASE_BASE;
+  const url = `${base}/${opts.release.version}/bin/${platform}/${arch}/kubectl`;
+  const sha256 = parseChecksum(await fetchText(`${url}.sha256`), `${url}.sha256`, false);
+  await downloadFile(url, file, {
+    sha256,
+    onProgress: opts.report ? throttledProgress('kubectl', opts.report) : undefined,
+  });
+  await fs.chmod(file, 0o755);
+  return file;
+}

@@ -34,6 +34,9 @@ export default class Start extends KdevCommand<typeof Start> {
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
+    'iso-sha256': Flags.string({
+      description: "Expected SHA-256 of the image's SHA256SUMS (required for an http:// --iso-url)",
+    }),
   };
 
   async run(): Promise<void> {
@@ -55,6 +58,7 @@ export default class Start extends KdevCommand<typeof Start> {
         embedCerts: f['embed-certs'],
         keepContext: f['keep-context'],
       },
+      isoSha256: f['iso-sha256'],
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { downloadFile, fetchText } from '../../lib/download.js';
+import { downloadFile, fetchBytes } from '../../lib/download.js';
 import { KdevError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { withLock } from '../../lib/lock.js';
@@ -84,6 +84,11 @@ export function parseChecksum(text: string, source: string, allowName: boolean):
     });
   }
   return m[1]!.toLowerCase();
+}
+
+/** A published .sha256 file: a few dozen bytes (a 4 KiB cap keeps an HTML page out). */
+async function fetchChecksumText(url: string): Promise<string> {
+  return (await fetchBytes(url, 60_000, 4096)).toString('utf8');
 }
 
 export async function sha256OfFile(file: string): Promise<string> {
@@ -161,7 +166,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions): Promise<Cache
         const isCrictl = src.name.startsWith('crictl-');
         const target = path.join(dir, isCrictl ? 'crictl' : src.name);
         const existing = await fs.stat(target).catch(() => undefined);
-        const expected = parseChecksum(await fetchText(src.shaUrl), src.shaUrl, isCrictl);
+        const expected = parseChecksum(await fetchChecksumText(src.shaUrl), src.shaUrl, isCrictl);
         if (existing?.isFile() && !isCrictl && (await sha256OfFile(target)) === expected) {
           sums.set(src.name, expected);
           continue;
@@ -202,7 +207,7 @@ export async function ensureHostKubectl(
   if (await fs.stat(file).catch(() => undefined)) return file;
   const base = opts.mirror ? mirrorBase(opts.mirror).k8s : K8S_RELEASE_BASE;
   const url = `${base}/${opts.release.version}/bin/${platform}/${arch}/kubectl`;
-  const sha256 = parseChecksum(await fetchText(`${url}.sha256`), `${url}.sha256`, false);
+  const sha256 = parseChecksum(await fetchChecksumText(`${url}.sha256`), `${url}.sha256`, false);
   await downloadFile(url, file, {
     sha256,
     onProgress: opts.report ? throttledProgress('kubectl', opts.report) : undefined,

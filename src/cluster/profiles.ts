@@ -31,6 +31,9 @@ const profileSchema = lazySchema((z) =>
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
     isoUrl: z.string().optional(),
+    /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
+    imageRepository: z.string().optional(),
+    binaryMirror: z.string().optional(),
     isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */

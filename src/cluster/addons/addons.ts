@@ -251,3 +251,28 @@ export async function enabledAddonImages(profile: Profile, extra: readonly strin
     await withDependencies(await Promise.all(keys.map((k) => addonForKey(k, catalog))), catalog),
   );
 }
+
+export interface AddonForwardRequest {
+  addon: string;
+  /** Unique among a machine's forwards: `addon-<addon>-<name>`. */
+  name: string;
+  guestPort: number;
+  hostPort?: number;
+}
+
+/** Guest ports the profile's enabled addons need forwarded to 127.0.0.1 (the cluster layer maps them). */
+export async function enabledAddonForwards(profile: Profile): Promise<AddonForwardRequest[]> {
+  const catalog = await loadCatalog();
+  const addons = await withDependencies(
+    await Promise.all(enabledKeys(profile).map((k) => addonForKey(k, catalog))),
+    catalog,
+  );
+  return addons.flatMap((a) =>
+    a.meta.forwards.map((f) => ({
+      addon: a.meta.name,
+      name: `addon-${a.meta.name}-${f.name}`,
+      guestPort: f.guestPort,
+      ...(f.hostPort ? { hostPort: f.hostPort } : {}),
+    })),
+  );
+}

@@ -1,6 +1,7 @@
 // `kdev delete`: the machine (stopping it first), its folder and its profile; --all, --purge.
 import fs from 'node:fs/promises';
 import { pathExists } from '../lib/fs-atomic.js';
+import type { Logger } from '../lib/log.js';
 import { paths } from '../lib/paths.js';
 import { driverFor } from './access.js';
 import { listProfiles, lockProfile, removeProfile } from './profiles.js';
@@ -10,13 +11,13 @@ export interface DeleteResult {
   purged: boolean;
 }
 
-async function deleteOne(name: string): Promise<boolean> {
+async function deleteOne(name: string, logger?: Logger): Promise<boolean> {
   const release = await lockProfile(name, 30_000);
   try {
     const machineDir = paths.machineDir(name);
     // A folder without a profile (or the reverse) is the leftover of a killed start: delete it too.
     if (!(await pathExists(machineDir)) && !(await pathExists(paths.profileDir(name)))) return false;
-    const { driver } = await driverFor(name);
+    const { driver } = await driverFor(name, logger);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
     await driver.remove();
     await fs.rm(machineDir, { recursive: true, force: true });
@@ -31,6 +32,7 @@ export async function deleteMachines(opts: {
   names: string[];
   all?: boolean;
   purge?: boolean;
+  logger?: Logger;
 }): Promise<DeleteResult> {
   let names = opts.names;
   if (opts.all) {
@@ -39,7 +41,7 @@ export async function deleteMachines(opts: {
     names = [...new Set([...fromProfiles, ...fromMachines])].sort();
   }
   const deleted: string[] = [];
-  for (const name of names) if (await deleteOne(name)) deleted.push(name);
+  for (const name of names) if (await deleteOne(name, opts.logger)) deleted.push(name);
   if (opts.purge) await fs.rm(paths.home(), { recursive: true, force: true });
   return { deleted, purged: opts.purge === true };
 }

@@ -1,9 +1,10 @@
 // The machine's logs: the serial console file on the host, and the guest journal over SSH.
 import fs from 'node:fs/promises';
 import { KdevError } from '../lib/errors.js';
-import { machineFiles } from '../vm/machine-files.js';
+import { machineFiles } from '../vm/machine/files.js';
 import { sshClientForMachine } from '../vm/ssh.js';
 import { requireRunning } from './access.js';
+import { sshEndpointOf } from './forwards.js';
 import { requireProfile } from './profiles.js';
 
 export async function readConsole(name: string): Promise<string> {
@@ -21,7 +22,7 @@ export async function guestJournal(name: string, lines: number, required: boolea
     if (required) throw err;
     return `(no journal: ${(err as Error).message})\n`;
   }
-  const ssh = sshClientForMachine(name, await driver.sshEndpoint());
+  const ssh = sshClientForMachine(name, await sshEndpointOf(driver));
   const r = await ssh.exec(['sudo', 'journalctl', '-b', '--no-pager', '-n', String(lines)], {
     timeoutMs: 30_000,
   });

@@ -4,11 +4,14 @@ import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { freePorts } from '../lib/net.js';
 import { waitForReady } from '../vm/boot-watch.js';
-import { createDriver, type Driver, type MachineSpec, type MachineState } from '../vm/driver.js';
+import type { Logger } from '../lib/log.js';
+import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { resolveGuestImage } from '../vm/image.js';
-import { machineFiles } from '../vm/machine-files.js';
+import { machineFiles } from '../vm/machine/files.js';
 import type { QemuAccel } from '../vm/names.js';
+import { loadDriver } from '../vm/registry.js';
 import { sshClientForMachine } from '../vm/ssh.js';
+import { API_SERVER_FORWARD, endpointOf, profileForwards, sshEndpointOf } from './forwards.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
 import type { Step } from './steps.js';
@@ -18,6 +21,8 @@ export interface StartRequest extends StartFlags {
   kubernetes: boolean;
   isoUrl?: string;
   bootTimeoutMs?: number;
+  /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
+  logger?: Logger;
 }
 
 export interface StartResult {
@@ -35,7 +40,7 @@ export interface StartResult {
 
 /** The side effects of a start, injectable so the flow can be tested without a VM. */
 export interface StartDeps {
-  createDriver: (driverName: string, machineName: string) => Driver;
+  createDriver: (driverName: string, machineName: string, logger?: Logger) => Promise<Driver>;
   resolveImage: typeof resolveGuestImage;
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
@@ -43,7 +48,7 @@ export interface StartDeps {
 }
 
 export const hostStartDeps: StartDeps = {
-  createDriver,
+  createDriver: (driverName, machineName, logger) => loadDriver(driverName, machineName, { logger }),
   resolveImage: resolveGuestImage,
   waitForGuest: async (driver, name, timeoutMs) => {
     const files = machineFiles(name);
@@ -56,7 +61,7 @@ export const hostStartDeps: StartDeps = {
     });
   },
   waitForSsh: async (driver, name) => {
-    await sshClientForMachine(name, await driver.sshEndpoint()).waitForSsh(60_000);
+    await sshClientForMachine(name, await sshEndpointOf(driver)).waitForSsh(60_000);
   },
 };
 
@@ -77,6 +82,11 @@ const BOOT_TIMEOUT_MS = 10 * 60_000;
 
 function archOfHost(): 'x86_64' | 'aarch64' {
   return os.arch() === 'arm64' ? 'aarch64' : 'x86_64';
+}
+
+/** The profile's settings a driver takes as its own options (qemu: accel), keyed as it names them. */
+function driverOptions(info: DriverInfo, all: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(all).filter(([key]) => info.options.includes(key)));
 }
 
 /** What differs between an existing profile and the flags given now: kept as-is, with a warning. */
@@ -126,7 +136,11 @@ export function startSteps(): Step<StartContext>[] {
             },
           );
         }
-        const driver = ctx.deps.createDriver(existing?.driver ?? wanted.driver, req.profile);
+        const driver = await ctx.deps.createDriver(
+          existing?.driver ?? wanted.driver,
+          req.profile,
+          req.logger,
+        );
         ctx.driver = driver;
         if (existing) {
           ctx.warnings.push(...ignoredChanges(existing, req, wanted));
@@ -168,9 +182,9 @@ export function startSteps(): Step<StartContext>[] {
           diskMiB: profile.diskMiB,
           image,
           mounts: profile.mounts,
-          ports: profile.ports,
+          forwards: profileForwards(profile.ports),
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          accel: ctx.accelOverride ?? profile.qemuAccel,
+          options: driverOptions(ctx.driver!.info(), { accel: ctx.accelOverride ?? profile.qemuAccel }),
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;
@@ -201,7 +215,7 @@ export function startSteps(): Step<StartContext>[] {
           ctx.wasRunning = true;
           return 'already running';
         }
-        await ctx.driver!.start();
+        await ctx.driver!.start(ctx.spec!);
       },
     },
     {
@@ -240,6 +254,10 @@ export async function startMachine(
 
 async function startResult(ctx: StartContext, startedAt: number): Promise<StartResult> {
   const driver = ctx.driver!;
+  const hostPort = async (name: string) => {
+    const { host, port } = await endpointOf(driver, name);
+    return { host, port };
+  };
   return {
     profile: ctx.req.profile,
     state: await driver.state(),
@@ -247,8 +265,8 @@ async function startResult(ctx: StartContext, startedAt: number): Promise<StartR
     alreadyRunning: ctx.wasRunning,
     resumed: ctx.resumed,
     kubernetes: ctx.req.kubernetes,
-    ssh: await driver.sshEndpoint(),
-    apiServer: await driver.apiServerEndpoint(),
+    ssh: await hostPort('ssh'),
+    apiServer: await hostPort(API_SERVER_FORWARD),
     durationMs: Date.now() - startedAt,
     warnings: ctx.warnings,
   };

@@ -1,5 +1,6 @@
 // `kdev status`: per component state, and minikube's exit-code bitmask.
-import { createDriver, type MachineState } from '../vm/driver.js';
+import type { MachineState } from '../vm/driver.js';
+import { loadDriver } from '../vm/registry.js';
 import { loadProfile } from './profiles.js';
 
 export type ComponentState =
@@ -35,7 +36,8 @@ export async function machineStatus(name: string): Promise<StatusResult> {
       Kubeconfig: 'Nonexistent',
     };
   }
-  const host = profile.phase === 'creating' ? 'Error' : await createDriver(profile.driver, name).state();
+  const host =
+    profile.phase === 'creating' ? 'Error' : await (await loadDriver(profile.driver, name)).state();
   const base = { Name: name, Host: host, Driver: profile.driver };
   if (!profile.kubernetes)
     return { ...base, Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' };

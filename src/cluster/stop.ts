@@ -1,6 +1,9 @@
 // `kdev stop`: ask the guest to power off, then ACPI, then the hypervisor's hard stop.
-import { createDriver, type Driver, type MachineState } from '../vm/driver.js';
+import type { Logger } from '../lib/log.js';
+import type { Driver, MachineState } from '../vm/driver.js';
+import { loadDriver } from '../vm/registry.js';
 import { sshClientForMachine } from '../vm/ssh.js';
+import { sshEndpointOf } from './forwards.js';
 import { lockProfile, requireProfile } from './profiles.js';
 
 /**
@@ -9,7 +12,7 @@ import { lockProfile, requireProfile } from './profiles.js';
  */
 async function powerOffFromInside(name: string, driver: Driver, timeoutMs: number): Promise<void> {
   try {
-    const ssh = sshClientForMachine(name, await driver.sshEndpoint());
+    const ssh = sshClientForMachine(name, await sshEndpointOf(driver));
     // The connection drops as the guest goes down; that is success, not an error.
     await ssh
       .exec(['sudo', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 })
@@ -32,12 +35,12 @@ export interface StopResult {
 
 export async function stopMachine(
   name: string,
-  opts: { force?: boolean; timeoutMs?: number } = {},
+  opts: { force?: boolean; timeoutMs?: number; logger?: Logger } = {},
 ): Promise<StopResult> {
   const release = await lockProfile(name, 30_000);
   try {
     const profile = await requireProfile(name);
-    const driver = createDriver(profile.driver, name);
+    const driver = await loadDriver(profile.driver, name, { logger: opts.logger });
     const before = await driver.state();
     if (before === 'Running' && !opts.force) await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000);
     if ((await driver.state()) !== 'Stopped')

@@ -20,6 +20,7 @@ export default class Delete extends KdevCommand<typeof Delete> {
       names: [this.flags.profile],
       all: this.flags.all,
       purge: this.flags.purge,
+      logger: this.log_,
     });
     this.emit(result, (r) =>
       [

@@ -32,6 +32,7 @@ export default class Start extends KdevCommand<typeof Start> {
       kubernetesVersion: f['kubernetes-version'],
       qemuAccel: f['qemu-accel'],
       isoUrl: f['iso-url'],
+      logger: this.log_,
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

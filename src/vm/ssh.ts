@@ -5,7 +5,8 @@ import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { hostRunner, type CommandRunner } from '../lib/exec.js';
 import type { Endpoint } from './driver.js';
-import { machineFiles } from './machine-files.js';
+import { machineFiles } from './machine/files.js';
+import { hostKeyAlias } from './machine/keys.js';
 
 export const GUEST_USER = 'kdev';
 
@@ -37,6 +38,8 @@ export interface SshTarget {
   user?: string;
   keyPath: string;
   knownHostsPath: string;
+  /** The name the host key is pinned under in knownHostsPath (see machine/keys.ts). */
+  hostKeyAlias?: string;
   connectTimeoutSec?: number;
 }
 
@@ -90,6 +93,7 @@ export class SystemSshClient implements SshClient {
       'StrictHostKeyChecking=yes',
       '-o',
       `UserKnownHostsFile=${t.knownHostsPath}`,
+      ...(t.hostKeyAlias ? ['-o', `HostKeyAlias=${t.hostKeyAlias}`] : []),
       '-o',
       'GlobalKnownHostsFile=/dev/null',
       '-o',
@@ -168,12 +172,18 @@ export class SystemSshClient implements SshClient {
 /** The client for a machine created by a driver: its key and known_hosts live in the machine dir. */
 export function sshClientForMachine(
   machineName: string,
-  endpoint: Endpoint,
+  endpoint: Pick<Endpoint, 'host' | 'port'>,
   deps?: SystemSshDeps,
 ): SystemSshClient {
   const files = machineFiles(machineName);
   return new SystemSshClient(
-    { host: endpoint.host, port: endpoint.port, keyPath: files.sshKey, knownHostsPath: files.knownHosts },
+    {
+      host: endpoint.host,
+      port: endpoint.port,
+      keyPath: files.sshKey,
+      knownHostsPath: files.knownHosts,
+      hostKeyAlias: hostKeyAlias(machineName),
+    },
     deps,
   );
 }

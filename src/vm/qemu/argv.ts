@@ -1,5 +1,6 @@
 // The qemu command line as data: a pure function, so every flag is visible in one unit test.
 import type { Arch } from '../driver.js';
+import type { Forward } from '../network/forward.js';
 
 export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
 
@@ -39,7 +40,8 @@ export interface QemuArgvOptions {
   cmdline: string;
   disks: QemuDisk[];
   shares: QemuShare[];
-  ports: { ssh: number; apiServer: number };
+  /** Each becomes a slirp hostfwd on 127.0.0.1. */
+  forwards: Forward[];
   qmpSocket: string;
   pidFile: string;
   consoleLog: string;
@@ -57,10 +59,6 @@ export interface QemuArgvOptions {
    */
   gvproxy?: { socket: string; mac: string };
 }
-
-/** The guest ports the host forwards to: sshd and the Kubernetes API server. */
-export const GUEST_SSH_PORT = 22;
-export const GUEST_API_SERVER_PORT = 8443;
 
 export function qemuBinaryName(arch: Arch): string {
   return `qemu-system-${arch}`;
@@ -97,12 +95,9 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
   }
 
-  const fwd = [
-    `hostfwd=tcp:127.0.0.1:${o.ports.ssh}-:${GUEST_SSH_PORT}`,
-    `hostfwd=tcp:127.0.0.1:${o.ports.apiServer}-:${GUEST_API_SERVER_PORT}`,
-  ];
   if (o.gvproxy) {
     // server=off: QEMU connects to gvproxy, which must already listen (it does not retry).
+    // Forwards are then gvproxy's (added through its API), not hostfwd.
     args.push(
       '-netdev',
       `stream,id=net0,server=off,addr.type=unix,addr.path=${escapeOpt(o.gvproxy.socket)}`,
@@ -110,6 +105,7 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
       `virtio-net-pci,netdev=net0,mac=${o.gvproxy.mac},romfile=`,
     );
   } else {
+    const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
     args.push(
       '-netdev',
       ['user', 'id=net0', ...fwd].join(','),

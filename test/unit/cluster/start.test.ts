@@ -7,7 +7,7 @@ import {
 } from '../../../src/cluster/start.js';
 import { loadProfile, lockProfile, saveProfile } from '../../../src/cluster/profiles.js';
 import { paths } from '../../../src/lib/paths.js';
-import type { Driver, MachineSpec, MachineState } from '../../../src/vm/driver.js';
+import type { Driver, DriverInfo, MachineSpec, MachineState } from '../../../src/vm/driver.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 
 useTempKdevHome();
@@ -18,8 +18,17 @@ class FakeDriver implements Driver {
   calls: string[] = [];
   failStart = false;
   constructor(readonly name: string) {}
-  info() {
-    return { name: 'qemu', mountTypes: ['9p' as const], ipDiscovery: 'hostfwd' as const, needsKernel: true };
+  specs: MachineSpec[] = [];
+  info(): DriverInfo {
+    return {
+      name: 'qemu',
+      mountTypes: ['9p'],
+      networkModes: ['user'],
+      diskFormat: 'qcow2',
+      kernelForms: ['bzImage'],
+      ipDiscovery: 'hostfwd',
+      options: ['accel'],
+    };
   }
   async validate() {
     this.calls.push('validate');
@@ -29,8 +38,9 @@ class FakeDriver implements Driver {
     const m = FakeDriver.machines.get(this.name);
     FakeDriver.machines.set(this.name, { state: m?.state ?? 'Stopped', spec });
   }
-  async start() {
+  async start(spec: MachineSpec) {
     this.calls.push('start');
+    this.specs.push(spec);
     if (this.failStart) throw new Error('qemu exited: boom');
     FakeDriver.machines.get(this.name)!.state = 'Running';
   }
@@ -43,11 +53,13 @@ class FakeDriver implements Driver {
   async state() {
     return FakeDriver.machines.get(this.name)?.state ?? 'Nonexistent';
   }
-  async sshEndpoint() {
-    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.ssh };
-  }
-  async apiServerEndpoint() {
-    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.apiServer };
+  async endpoints() {
+    return FakeDriver.machines.get(this.name)!.spec.forwards.map((f) => ({
+      name: f.name,
+      host: '127.0.0.1',
+      port: f.hostPort,
+      guestPort: f.guestPort,
+    }));
   }
   async runtimeInfo() {
     return { consoleLog: '/dev/null', accel: 'tcg' };
@@ -56,7 +68,7 @@ class FakeDriver implements Driver {
 
 let driver: FakeDriver;
 const deps: StartDeps = {
-  createDriver: (_d, name) => driver ?? (driver = new FakeDriver(name)),
+  createDriver: async (_d, name) => driver ?? (driver = new FakeDriver(name)),
   resolveImage: async () => ({
     kernel: '/img/bzImage',
     initrd: '/img/initrd',
@@ -117,6 +129,21 @@ describe('startMachine', () => {
     driver.calls = [];
     await startMachine(req(), run, deps);
     expect(driver.calls).toEqual(['validate', 'start']);
+  });
+
+  test('the spec carries the forwards and, for an existing machine, a new --qemu-accel', async () => {
+    const first = await startMachine(req({ qemuAccel: 'tcg' }), run, deps);
+    expect(driver.specs[0]!.options).toEqual({ accel: 'tcg' });
+    expect(driver.specs[0]!.forwards).toEqual([
+      { name: 'ssh', guestPort: 22, hostPort: first.ssh.port },
+      { name: 'apiserver', guestPort: 8443, hostPort: first.apiServer.port },
+    ]);
+    await driver.stop();
+    await startMachine(req({ qemuAccel: 'kvm' }), run, deps);
+    expect(driver.specs[1]!.options).toEqual({ accel: 'kvm' });
+    await driver.stop();
+    await startMachine(req(), run, deps);
+    expect(driver.specs[2]!.options).toEqual({ accel: 'tcg' }); // what the profile was made with
   });
 
   test('a profile left half-created by a killed start is resumed', async () => {

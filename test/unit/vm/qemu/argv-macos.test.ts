@@ -13,7 +13,10 @@ const common: Omit<QemuArgvOptions, 'arch' | 'accel' | 'kernel' | 'cmdline'> = {
     { id: 'seed', path: '/m/seed.img', format: 'raw', serial: 'kdev-seed', readOnly: true },
   ],
   shares: [{ id: 'fs0', hostPath: '/Users/me/src', tag: 'kdev0' }],
-  ports: { ssh: 40022, apiServer: 40443 },
+  forwards: [
+    { name: 'ssh', guestPort: 22, hostPort: 40022 },
+    { name: 'apiserver', guestPort: 8443, hostPort: 40443 },
+  ],
   qmpSocket: '/m/control.sock',
   pidFile: '/m/hypervisor.pid',
   consoleLog: '/m/console.log',

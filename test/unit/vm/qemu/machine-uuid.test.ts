@@ -22,7 +22,7 @@ describe('machineUuid', () => {
       cmdline: 'console=ttyS0',
       disks: [],
       shares: [],
-      ports: { ssh: 2222, apiServer: 6443 },
+      forwards: [{ name: 'ssh', guestPort: 22, hostPort: 2222 }],
       qmpSocket: '/s',
       pidFile: '/p',
       consoleLog: '/c',

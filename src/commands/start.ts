@@ -17,6 +17,7 @@ export default class Start extends KdevCommand<typeof Start> {
     'kubernetes-version': Flags.string({ description: 'Kubernetes version, e.g. v1.33.5' }),
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
+    network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
   };
 
@@ -31,6 +32,7 @@ export default class Start extends KdevCommand<typeof Start> {
       diskSize: f['disk-size'],
       kubernetesVersion: f['kubernetes-version'],
       qemuAccel: f['qemu-accel'],
+      network: f.network,
       isoUrl: f['iso-url'],
       logger: this.log_,
     };

@@ -234,3 +234,30 @@ function checkPort(port: number, which: 'host' | 'guest'): void {
     throw new KdevError('BAD_INPUT', `${which} port ${port} is not a TCP port (1-65535)`);
   }
 }
+
+/** Where gvproxy lives on Macs: $KDEV_GVPROXY, PATH, or beside podman (Homebrew, the pkg installer). */
+export const GVPROXY_LOCATIONS = [
+  '/opt/homebrew/opt/podman/libexec/podman/gvproxy',
+  '/usr/local/opt/podman/libexec/podman/gvproxy',
+  '/opt/podman/bin/gvproxy',
+  '/opt/homebrew/bin/gvproxy',
+  '/usr/local/bin/gvproxy',
+];
+
+export async function findGvproxy(p: {
+  env: NodeJS.ProcessEnv;
+  which(name: string): Promise<string | undefined>;
+}): Promise<string | undefined> {
+  if (p.env.KDEV_GVPROXY) return p.env.KDEV_GVPROXY;
+  const onPath = await p.which('gvproxy');
+  if (onPath) return onPath;
+  for (const candidate of GVPROXY_LOCATIONS) {
+    try {
+      await fs.access(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}

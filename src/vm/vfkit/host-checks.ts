@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
 import { which, type CommandRunner } from '../../lib/exec.js';
+import { findGvproxy } from '../network/gvproxy.js';
 import type { Arch } from '../driver.js';
 
 /** Oldest vfkit we accept: older releases lack some of the device options buildVfkitArgv uses. */
@@ -143,28 +144,4 @@ export async function checkVfkitHost(
     );
   }
   return { vfkit, gvproxy, vfkitVersion: version };
-}
-
-/** Where gvproxy lives on Macs: $KDEV_GVPROXY, PATH, or beside podman (Homebrew, the pkg installer). */
-export const GVPROXY_LOCATIONS = [
-  '/opt/homebrew/opt/podman/libexec/podman/gvproxy',
-  '/usr/local/opt/podman/libexec/podman/gvproxy',
-  '/opt/podman/bin/gvproxy',
-  '/opt/homebrew/bin/gvproxy',
-  '/usr/local/bin/gvproxy',
-];
-
-export async function findGvproxy(p: Pick<VfkitHostProbes, 'env' | 'which'>): Promise<string | undefined> {
-  if (p.env.KDEV_GVPROXY) return p.env.KDEV_GVPROXY;
-  const onPath = await p.which('gvproxy');
-  if (onPath) return onPath;
-  for (const candidate of GVPROXY_LOCATIONS) {
-    try {
-      await fs.access(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

@@ -1,12 +1,10 @@
 // The qemu driver: direct kernel boot, user-mode networking with hostfwd on 127.0.0.1, a QMP
 // socket for state and shutdown. Shared setup (keys, seed, data disk, record) is machine/'s;
 // starting and ending processes is process/'s.
-import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
-import { hostRunner, which, type CommandRunner } from '../../lib/exec.js';
-import { pathExists, readFileIfExists } from '../../lib/fs-atomic.js';
+import { hostRunner, type CommandRunner } from '../../lib/exec.js';
+import { readFileIfExists } from '../../lib/fs-atomic.js';
 import type {
   Driver,
   DriverDeps,
@@ -17,11 +15,12 @@ import type {
   RuntimeInfo,
   StopOptions,
 } from '../driver.js';
-import { machineFiles, type MachineFiles } from '../machine/files.js';
+import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js';
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import {
+  adoptFromPidFile,
   HYPERVISOR_ROLE,
   isRunning,
   spawnProcess,
@@ -30,9 +29,11 @@ import {
   waitUntil,
   type ProcessRecord,
 } from '../process/processes.js';
-import { hostAccelProbes, resolveAccel, type AccelProbes } from './accel.js';
+import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } from './accel.js';
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
-import { parseQemuOptions, QEMU_OPTION_NAMES } from './options.js';
+import { checkQemuTools } from './host-tools.js';
+import { machineUuid } from './machine-uuid.js';
+import { parseQemuOptions, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
 
 export interface QemuDriverDeps extends DriverDeps {
@@ -81,38 +82,17 @@ export class QemuDriver implements Driver {
   }
 
   async validate(spec: MachineSpec): Promise<void> {
+    await this.checkHost(spec);
+  }
+
+  /** Spec, options, tools and files; returns the accelerator this spec gets on this host. */
+  private async checkHost(spec: MachineSpec): Promise<AccelChoice> {
     validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
     const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
+    await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
     await checkSpecFiles(spec);
-    await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
-  }
-
-  private accelProbes(): AccelProbes {
-    return this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
-  }
-
-  private async checkTools(spec: MachineSpec): Promise<void> {
-    const mac = this.platform === 'darwin';
-    const qemuPkg = spec.image.arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm';
-    const need: Array<[string, string]> = [
-      [this.qemuBinary(spec), mac ? 'brew install qemu' : `sudo apt-get install ${qemuPkg} qemu-utils`],
-      ['qemu-img', mac ? 'brew install qemu' : 'sudo apt-get install qemu-utils'],
-      ['ssh-keygen', mac ? 'ssh-keygen ships with macOS' : 'sudo apt-get install openssh-client'],
-    ];
-    for (const [tool, install] of need) {
-      const found = tool.includes('/')
-        ? await fs.access(tool, constants.X_OK).then(
-            () => true,
-            () => false,
-          )
-        : (await which(tool, this.env.PATH ?? '')) !== undefined;
-      if (!found) {
-        throw new KdevError('MISSING_TOOL', `${tool} is not installed (needed by the qemu driver)`, {
-          hints: [`Install it: ${install}`],
-        });
-      }
-    }
+    const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
+    return resolveAccel(options.accel, spec.image.arch, probes);
   }
 
   private qemuBinary(spec: MachineSpec): string {
@@ -133,17 +113,14 @@ export class QemuDriver implements Driver {
         hints: [`Stop it first: kdev stop -p ${this.machineName}`, 'Then look at: kdev logs'],
       });
     }
-    validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
-    const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
-    await checkSpecFiles(spec);
-    const accel = await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
+    // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
+    const accel = await this.checkHost(spec);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
 
     const f = this.files;
     await this.cleanUp();
-    await rotate(f.consoleLog);
-    await rotate(f.hypervisorLog);
+    await rotateLog(f.consoleLog);
+    await rotateLog(f.hypervisorLog);
     const { binary, args } = buildQemuArgv({
       name: spec.name,
       arch: spec.image.arch,
@@ -211,9 +188,19 @@ export class QemuDriver implements Driver {
     }
   }
 
+  /** Every process of the machine: from its record, else a qemu its pidfile names (older kdev). */
   private async processes(record?: MachineRecord): Promise<ProcessRecord[]> {
     const r = record ?? (await readMachineRecord(this.files.record).catch(() => undefined));
-    return r?.runtime?.processes ?? [];
+    const recorded = r?.runtime?.processes ?? [];
+    if (recorded.some((p) => p.role === HYPERVISOR_ROLE)) return recorded;
+    const how = {
+      role: HYPERVISOR_ROLE,
+      exeName: /^qemu-system-/,
+      pidFlag: '-pidfile',
+      logFile: this.files.hypervisorLog,
+    };
+    const adopted = await adoptFromPidFile(this.files.pidFile, how, this.platform);
+    return adopted ? [adopted, ...recorded] : recorded;
   }
 
   /** The hypervisor's record while that very process still runs. */
@@ -301,26 +288,3 @@ export class QemuDriver implements Driver {
 
 export const createQemuDriver = (machineName: string, deps: DriverDeps): Driver =>
   new QemuDriver(machineName, deps);
-
-/** Keeps the previous boot's log as <file>.1 so a failed restart does not erase the evidence. */
-async function rotate(file: string): Promise<void> {
-  if (await pathExists(file)) await fs.rename(file, `${file}.1`);
-}
-
-function startFailureHints(output: string): string[] {
-  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
-    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
-  }
-  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
-    return ['KVM is not usable here: retry with --qemu-accel tcg'];
-  }
-  return ['See the full qemu output: kdev logs'];
-}
-
-/** A UUID that is the same for every boot of one machine and differs between machines. */
-export function machineUuid(name: string, createdAt: string): string {
-  const h = createHash('sha256').update(`${name}\0${createdAt}`).digest('hex');
-  // Shaped as a version-4 UUID (variant bits 10) so firmware and systemd accept it.
-  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}

@@ -1,5 +1,5 @@
 // The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
-// spec: today only the accelerator.
+// spec (today only the accelerator), and the hints for a qemu that would not start with them.
 import { KdevError } from '../../lib/errors.js';
 import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../names.js';
 
@@ -24,4 +24,15 @@ export function parseQemuOptions(options: Record<string, string>): QemuOptions {
     });
   }
   return { accel };
+}
+
+/** What to tell the user when qemu exits at once, from what it printed. */
+export function startFailureHints(output: string): string[] {
+  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
+    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
+  }
+  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
+    return ['KVM is not usable here: retry with --qemu-accel tcg'];
+  }
+  return ['See the full qemu output: kdev logs'];
 }

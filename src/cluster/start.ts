@@ -3,15 +3,15 @@
 import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { freePorts } from '../lib/net.js';
-import { waitForReady } from '../vm/boot-watch.js';
 import type { Logger } from '../lib/log.js';
+import { waitForReady } from '../vm/boot-watch.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { checkImageSource, resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
 import type { QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
-import { sshClientForMachine } from '../vm/ssh.js';
-import { API_SERVER_FORWARD, endpointOf, profileForwards, sshEndpointOf } from './forwards.js';
+import { sshTo } from './access.js';
+import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
 import { guestArch } from './kubernetes/binaries.js';
 import { kubernetesSteps, type KubernetesContext, type KubernetesOptions } from './kubernetes/bootstrap.js';
 import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
@@ -53,7 +53,7 @@ export interface StartDeps {
   resolveImage: typeof resolveGuestImage;
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
-  waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+  waitForSsh: (driver: Driver, machineName: string, logger?: Logger) => Promise<void>;
 }
 
 export const hostStartDeps: StartDeps = {
@@ -69,8 +69,8 @@ export const hostStartDeps: StartDeps = {
       accel: (await driver.runtimeInfo()).accel,
     });
   },
-  waitForSsh: async (driver, name) => {
-    await sshClientForMachine(name, await sshEndpointOf(driver)).waitForSsh(60_000);
+  waitForSsh: async (driver, name, logger) => {
+    await (await sshTo(name, driver, logger)).waitForSsh(60_000);
   },
 };
 
@@ -118,6 +118,7 @@ function ignoredChanges(
   check(req.cpus, 'cpus', profile.cpus, wanted.cpus);
   check(req.memory, 'memory', profile.memoryMiB, wanted.memoryMiB);
   check(req.diskSize, 'disk-size', profile.diskMiB, wanted.diskMiB);
+  check(req.network, 'network', profile.network ?? 'the default network', wanted.network);
   return out;
 }
 
@@ -164,6 +165,7 @@ export function startSteps(): Step<StartContext>[] {
           binaryMirror: req.kubernetesOptions?.binaryMirror,
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
+          ...(wanted.network ? { network: wanted.network } : {}),
           isoUrl: req.isoUrl,
           isoSha256: req.isoSha256,
           mounts: [],
@@ -194,7 +196,10 @@ export function startSteps(): Step<StartContext>[] {
           mounts: profile.mounts,
           forwards: profileForwards(profile.ports),
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          options: driverOptions(ctx.driver!.info(), { accel: ctx.accelOverride ?? profile.qemuAccel }),
+          options: driverOptions(ctx.driver!.info(), {
+            accel: ctx.accelOverride ?? profile.qemuAccel,
+            ...(profile.network ? { network: profile.network } : {}),
+          }),
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;
@@ -235,7 +240,7 @@ export function startSteps(): Step<StartContext>[] {
     },
     {
       title: 'Connect over SSH (pinned host key)',
-      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
+      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile, ctx.req.logger),
     },
     ...clusterSteps(),
   ];
@@ -297,7 +302,7 @@ function clusterSteps(): Step<StartContext>[] {
       ctx.k8s = {
         profile: profile.name,
         release: ctx.release!,
-        ssh: sshClientForMachine(profile.name, await sshEndpointOf(ctx.driver!)),
+        ssh: await sshTo(profile.name, ctx.driver!, ctx.req.logger),
         apiServerPort: (await endpointOf(ctx.driver!, API_SERVER_FORWARD)).port,
         arch: guestArch(),
         options: {

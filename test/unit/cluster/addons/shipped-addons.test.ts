@@ -1,6 +1,7 @@
 // Every addon kdev ships: valid addon.yaml, pinned images, manifests valid against the Kubernetes
 // OpenAPI schema (kubernetes-models, generated from upstream's OpenAPI document).
 import * as k8s from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 import { SUPPORTED_KUBERNETES_MINORS, PINNED_IMAGE } from '../../../../src/cluster/addons/addon-schema.js';
 import { renderAddon } from '../../../../src/cluster/addons/addons.js';
 import { addonImages, loadCatalog, type Addon } from '../../../../src/cluster/addons/catalog.js';
@@ -153,6 +154,15 @@ describe('shipped addons', () => {
     expect(unknownFields(typo, 'V1Deployment', 'Deployment', [])).toEqual([
       'Deployment.spec.template.spec.containers[0].imagePulPolicy',
     ]);
+  });
+
+  it("reach the wire unchanged through client-node's typed serializer (what the PATCH body is made with)", async () => {
+    for (const a of await shipped()) {
+      for (const o of renderAddon(a, 'kdev')) {
+        const wire = yaml.load(k8s.dumpYaml(k8s.loadYaml(JSON.stringify(o))));
+        expect([a.meta.name, o.kind, wire]).toEqual([a.meta.name, o.kind, o]);
+      }
+    }
   });
 
   it('have no placeholders left after rendering', async () => {

@@ -8,7 +8,7 @@ import { lazySchema, readJsonFile, type Zod } from '../lib/json-file.js';
 import { acquireLock, type Release } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
-import { DRIVER_NAMES, MOUNT_TYPES, QEMU_ACCELS } from '../vm/names.js';
+import { DRIVER_NAMES, MOUNT_TYPES, NETWORK_MODES, QEMU_ACCELS } from '../vm/names.js';
 import { CONTAINER_RUNTIMES } from './global-config.js';
 
 const mountSchema = (z: Zod) =>
@@ -30,7 +30,13 @@ const profileSchema = lazySchema((z) =>
     kubernetesVersion: z.string(),
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
+    /** --network at creation (qemu: user or gvproxy); absent means the driver's default. */
+    network: z.enum(NETWORK_MODES).optional(),
     isoUrl: z.string().optional(),
+    /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
+    imageRepository: z.string().optional(),
+    binaryMirror: z.string().optional(),
+    isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */
     addons: z.array(z.string()).optional(),

@@ -1,27 +1,30 @@
 // The qemu driver: direct kernel boot, user-mode networking with hostfwd on 127.0.0.1, a QMP
 // socket for state and shutdown. Shared setup (keys, seed, data disk, record) is machine/'s;
 // starting and ending processes is process/'s.
-import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
-import { hostRunner, which, type CommandRunner } from '../../lib/exec.js';
-import { pathExists, readFileIfExists } from '../../lib/fs-atomic.js';
+import { hostRunner, type CommandRunner } from '../../lib/exec.js';
+import { readFileIfExists } from '../../lib/fs-atomic.js';
 import type {
   Driver,
   DriverDeps,
   DriverInfo,
   Endpoint,
+  Forward,
   MachineSpec,
   MachineState,
   RuntimeInfo,
   StopOptions,
 } from '../driver.js';
-import { machineFiles, type MachineFiles } from '../machine/files.js';
+import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js';
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
+import { validateForwards } from '../network/forward.js';
+import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
+import { machineGvproxyPaths, requireGvproxy, startGvproxy } from '../network/gvproxy-process.js';
 import {
+  adoptFromPidFile,
   HYPERVISOR_ROLE,
   isRunning,
   spawnProcess,
@@ -30,9 +33,11 @@ import {
   waitUntil,
   type ProcessRecord,
 } from '../process/processes.js';
-import { hostAccelProbes, resolveAccel, type AccelProbes } from './accel.js';
+import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } from './accel.js';
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
-import { parseQemuOptions, QEMU_OPTION_NAMES } from './options.js';
+import { checkQemuTools } from './host-tools.js';
+import { machineUuid } from './machine-uuid.js';
+import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
 
 export interface QemuDriverDeps extends DriverDeps {
@@ -68,7 +73,7 @@ export class QemuDriver implements Driver {
     return {
       name: 'qemu',
       mountTypes: ['9p'],
-      networkModes: ['user'],
+      networkModes: [...QEMU_NETWORK_MODES],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],
       ipDiscovery: 'hostfwd',
@@ -81,38 +86,18 @@ export class QemuDriver implements Driver {
   }
 
   async validate(spec: MachineSpec): Promise<void> {
+    await this.checkHost(spec);
+  }
+
+  /** Spec, options, tools and files; returns the accelerator this spec gets on this host. */
+  private async checkHost(spec: MachineSpec): Promise<AccelChoice> {
     validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
     const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
+    await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
+    if (options.network === 'gvproxy') await requireGvproxy(this.env);
     await checkSpecFiles(spec);
-    await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
-  }
-
-  private accelProbes(): AccelProbes {
-    return this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
-  }
-
-  private async checkTools(spec: MachineSpec): Promise<void> {
-    const mac = this.platform === 'darwin';
-    const qemuPkg = spec.image.arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm';
-    const need: Array<[string, string]> = [
-      [this.qemuBinary(spec), mac ? 'brew install qemu' : `sudo apt-get install ${qemuPkg} qemu-utils`],
-      ['qemu-img', mac ? 'brew install qemu' : 'sudo apt-get install qemu-utils'],
-      ['ssh-keygen', mac ? 'ssh-keygen ships with macOS' : 'sudo apt-get install openssh-client'],
-    ];
-    for (const [tool, install] of need) {
-      const found = tool.includes('/')
-        ? await fs.access(tool, constants.X_OK).then(
-            () => true,
-            () => false,
-          )
-        : (await which(tool, this.env.PATH ?? '')) !== undefined;
-      if (!found) {
-        throw new KdevError('MISSING_TOOL', `${tool} is not installed (needed by the qemu driver)`, {
-          hints: [`Install it: ${install}`],
-        });
-      }
-    }
+    const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
+    return resolveAccel(options.accel, spec.image.arch, probes);
   }
 
   private qemuBinary(spec: MachineSpec): string {
@@ -133,17 +118,39 @@ export class QemuDriver implements Driver {
         hints: [`Stop it first: kdev stop -p ${this.machineName}`, 'Then look at: kdev logs'],
       });
     }
-    validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
+    // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
+    const accel = await this.checkHost(spec);
     const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
-    await checkSpecFiles(spec);
-    const accel = await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
 
     const f = this.files;
     await this.cleanUp();
-    await rotate(f.consoleLog);
-    await rotate(f.hypervisorLog);
+    await rotateLog(f.consoleLog);
+    await rotateLog(f.hypervisorLog);
+
+    // gvproxy first: QEMU connects to its socket once, at start. Forwards are exposed before the
+    // guest boots (gvproxy dials the guest per connection), so a taken port fails the start now.
+    const gv =
+      options.network === 'gvproxy'
+        ? await startGvproxy({
+            binary: await requireGvproxy(this.env),
+            files: f,
+            peer: 'qemu',
+            logger: this.deps.logger,
+          })
+        : undefined;
+    if (gv) {
+      await updateMachineRecord(f.record, (r) => ({
+        ...r,
+        runtime: { startedAt: gv.record.startedAt, network: 'gvproxy', forwards: [], processes: [gv.record] },
+      }));
+      try {
+        await gv.forwarder.sync(spec.forwards);
+      } catch (err) {
+        await this.cleanUp();
+        throw err;
+      }
+    }
     const { binary, args } = buildQemuArgv({
       name: spec.name,
       arch: spec.image.arch,
@@ -164,6 +171,7 @@ export class QemuDriver implements Driver {
       consoleLog: f.consoleLog,
       binary: this.deps.qemuBinary,
       uuid: machineUuid(spec.name, createdAt),
+      ...(gv ? { gvproxy: { socket: gv.paths.vmSocket, mac: GVPROXY_GUEST_MAC } } : {}),
     });
     // Not -daemonize: that would send later stderr (KVM errors, say) to /dev/null.
     const proc = await spawnProcess(
@@ -186,8 +194,9 @@ export class QemuDriver implements Driver {
         startedAt: proc.record.startedAt,
         accel: accel.accel,
         accelReason: accel.reason,
+        network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record],
+        processes: [proc.record, ...(gv ? [gv.record] : [])],
       },
     }));
     const qmpAnswers = () =>
@@ -197,6 +206,7 @@ export class QemuDriver implements Driver {
       );
     const outcome = await waitUntil(proc, qmpAnswers, this.deps.startTimeoutMs ?? 30_000);
     if (outcome === 'exited') {
+      if (gv) await stopProcesses([gv.record], { logger: this.deps.logger, platform: this.platform });
       const output = ((await readFileIfExists(f.hypervisorLog)) ?? '').trim();
       const detail = proc.exitStatus()?.error?.message ?? output.split('\n').slice(-5).join('\n');
       throw new KdevError('VM_ERROR', `qemu exited at once${detail ? `: ${detail}` : ''}`, {
@@ -211,9 +221,19 @@ export class QemuDriver implements Driver {
     }
   }
 
+  /** Every process of the machine: from its record, else a qemu its pidfile names (older kdev). */
   private async processes(record?: MachineRecord): Promise<ProcessRecord[]> {
     const r = record ?? (await readMachineRecord(this.files.record).catch(() => undefined));
-    return r?.runtime?.processes ?? [];
+    const recorded = r?.runtime?.processes ?? [];
+    if (recorded.some((p) => p.role === HYPERVISOR_ROLE)) return recorded;
+    const how = {
+      role: HYPERVISOR_ROLE,
+      exeName: /^qemu-system-/,
+      pidFlag: '-pidfile',
+      logFile: this.files.hypervisorLog,
+    };
+    const adopted = await adoptFromPidFile(this.files.pidFile, how, this.platform);
+    return adopted ? [adopted, ...recorded] : recorded;
   }
 
   /** The hypervisor's record while that very process still runs. */
@@ -270,6 +290,7 @@ export class QemuDriver implements Driver {
     ).catch(() => undefined);
     await fs.rm(this.files.pidFile, { force: true });
     await fs.rm(this.files.controlSocket, { force: true });
+    await removeStaleSockets(machineGvproxyPaths(this.files, 'qemu'));
   }
 
   async remove(): Promise<void> {
@@ -288,6 +309,68 @@ export class QemuDriver implements Driver {
     }));
   }
 
+  /**
+   * Opens one more forward on 127.0.0.1 while the machine runs: through gvproxy's API on a
+   * gvproxy machine, else a slirp hostfwd added over QMP. Recorded so endpoints() lists it.
+   */
+  async addForward(forward: Forward): Promise<Endpoint> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    validateForwards([...current, forward]);
+    if (network === 'gvproxy') {
+      await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
+    } else {
+      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`);
+    }
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
+    );
+    return { name: forward.name, host: '127.0.0.1', port: forward.hostPort, guestPort: forward.guestPort };
+  }
+
+  async removeForward(name: string): Promise<void> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    const forward = current.find((f) => f.name === name);
+    if (!forward) {
+      throw new KdevError('NOT_FOUND', `machine "${this.machineName}" has no forward named "${name}"`, {
+        hints: [`Its forwards: ${current.map((f) => f.name).join(', ') || 'none'}`],
+      });
+    }
+    if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
+    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`);
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
+    );
+  }
+
+  private async runningRecord(): Promise<{ record: MachineRecord; network: string }> {
+    const record = await requireMachineRecord(this.files, this.machineName);
+    if (!(await this.liveHypervisor(record))) {
+      throw new KdevError('VM_ERROR', `machine "${this.machineName}" is not running`, {
+        hints: [`Start it: kdev start -p ${this.machineName}`],
+      });
+    }
+    return { record, network: record.runtime?.network ?? 'user' };
+  }
+
+  private gvproxyApi(): GvproxyForwarder {
+    return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
+  }
+
+  /** A monitor command through QMP; HMP answers errors as text, so any output is a failure. */
+  private async hmp(command: string): Promise<void> {
+    const out = await qmpExecute<string>(
+      this.files.controlSocket,
+      'human-monitor-command',
+      { 'command-line': command },
+      QMP_TIMEOUT_MS,
+    );
+    if (typeof out === 'string' && out.trim() !== '') {
+      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${out.trim()}`);
+    }
+  }
+
   async runtimeInfo(): Promise<RuntimeInfo> {
     const record = await readMachineRecord(this.files.record).catch(() => undefined);
     return {
@@ -301,26 +384,3 @@ export class QemuDriver implements Driver {
 
 export const createQemuDriver = (machineName: string, deps: DriverDeps): Driver =>
   new QemuDriver(machineName, deps);
-
-/** Keeps the previous boot's log as <file>.1 so a failed restart does not erase the evidence. */
-async function rotate(file: string): Promise<void> {
-  if (await pathExists(file)) await fs.rename(file, `${file}.1`);
-}
-
-function startFailureHints(output: string): string[] {
-  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
-    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
-  }
-  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
-    return ['KVM is not usable here: retry with --qemu-accel tcg'];
-  }
-  return ['See the full qemu output: kdev logs'];
-}
-
-/** A UUID that is the same for every boot of one machine and differs between machines. */
-export function machineUuid(name: string, createdAt: string): string {
-  const h = createHash('sha256').update(`${name}\0${createdAt}`).digest('hex');
-  // Shaped as a version-4 UUID (variant bits 10) so firmware and systemd accept it.
-  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}

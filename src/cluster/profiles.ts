@@ -33,7 +33,10 @@ const profileSchema = lazySchema((z) =>
     /** --network at creation (qemu: user or gvproxy); absent means the driver's default. */
     network: z.enum(NETWORK_MODES).optional(),
     isoUrl: z.string().optional(),
+    isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
+    /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */
+    addons: z.array(z.string()).optional(),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
     /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
     phase: z.enum(['creating', 'created']),

@@ -6,7 +6,7 @@ import { freePorts } from '../lib/net.js';
 import { waitForReady } from '../vm/boot-watch.js';
 import type { Logger } from '../lib/log.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
-import { resolveGuestImage } from '../vm/image.js';
+import { checkImageSource, resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
 import type { QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
@@ -20,6 +20,7 @@ export interface StartRequest extends StartFlags {
   profile: string;
   kubernetes: boolean;
   isoUrl?: string;
+  isoSha256?: string;
   bootTimeoutMs?: number;
   /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
   logger?: Logger;
@@ -161,6 +162,7 @@ export function startSteps(): Step<StartContext>[] {
           qemuAccel: wanted.qemuAccel,
           ...(wanted.network ? { network: wanted.network } : {}),
           isoUrl: req.isoUrl,
+          isoSha256: req.isoSha256,
           mounts: [],
           ports: { ssh: ssh ?? 0, apiServer: apiServer ?? 0 },
           phase: 'creating',
@@ -174,6 +176,9 @@ export function startSteps(): Step<StartContext>[] {
         const profile = ctx.profile!;
         const image = await ctx.deps.resolveImage({
           isoUrl: ctx.req.isoUrl ?? profile.isoUrl,
+          // A new --iso-url comes with its own pin (or none); else the one the profile was made with.
+          isoSha256:
+            ctx.req.isoUrl !== undefined ? ctx.req.isoSha256 : (ctx.req.isoSha256 ?? profile.isoSha256),
           arch: archOfHost(),
           log: report,
         });
@@ -247,6 +252,8 @@ export async function startMachine(
   deps: StartDeps = hostStartDeps,
 ): Promise<StartResult> {
   const startedAt = Date.now();
+  // Bad input is refused before the lock, so it leaves nothing behind.
+  checkImageSource(req.isoUrl, req.isoSha256);
   const release = await lockProfile(req.profile, 0);
   try {
     const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };

@@ -19,6 +19,9 @@ export default class Start extends KdevCommand<typeof Start> {
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
     network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
+    'iso-sha256': Flags.string({
+      description: "Expected SHA-256 of the image's SHA256SUMS (required for an http:// --iso-url)",
+    }),
   };
 
   async run(): Promise<void> {
@@ -35,6 +38,7 @@ export default class Start extends KdevCommand<typeof Start> {
       network: f.network,
       isoUrl: f['iso-url'],
       logger: this.log_,
+      isoSha256: f['iso-sha256'],
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

@@ -1,11 +1,9 @@
 // The qemu driver: direct kernel boot, user-mode networking with hostfwd on 127.0.0.1, a QMP
 // socket for state and shutdown. Shared setup (keys, seed, data disk, record) is machine/'s;
 // starting and ending processes is process/'s.
-import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
-import { hostRunner, which, type CommandRunner } from '../../lib/exec.js';
+import { hostRunner, type CommandRunner } from '../../lib/exec.js';
 import { pathExists, readFileIfExists } from '../../lib/fs-atomic.js';
 import type {
   Driver,
@@ -34,8 +32,10 @@ import {
   waitUntil,
   type ProcessRecord,
 } from '../process/processes.js';
-import { hostAccelProbes, resolveAccel, type AccelProbes } from './accel.js';
+import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } from './accel.js';
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
+import { checkQemuTools } from './host-tools.js';
+import { machineUuid } from './machine-uuid.js';
 import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES } from './options.js';
 import { qmpExecute } from './qmp.js';
 
@@ -85,39 +85,18 @@ export class QemuDriver implements Driver {
   }
 
   async validate(spec: MachineSpec): Promise<void> {
+    await this.checkHost(spec);
+  }
+
+  /** Spec, options, tools and files; returns the accelerator this spec gets on this host. */
+  private async checkHost(spec: MachineSpec): Promise<AccelChoice> {
     validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
     const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
+    await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
     if (options.network === 'gvproxy') await requireGvproxy(this.env);
     await checkSpecFiles(spec);
-    await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
-  }
-
-  private accelProbes(): AccelProbes {
-    return this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
-  }
-
-  private async checkTools(spec: MachineSpec): Promise<void> {
-    const mac = this.platform === 'darwin';
-    const qemuPkg = spec.image.arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm';
-    const need: Array<[string, string]> = [
-      [this.qemuBinary(spec), mac ? 'brew install qemu' : `sudo apt-get install ${qemuPkg} qemu-utils`],
-      ['qemu-img', mac ? 'brew install qemu' : 'sudo apt-get install qemu-utils'],
-      ['ssh-keygen', mac ? 'ssh-keygen ships with macOS' : 'sudo apt-get install openssh-client'],
-    ];
-    for (const [tool, install] of need) {
-      const found = tool.includes('/')
-        ? await fs.access(tool, constants.X_OK).then(
-            () => true,
-            () => false,
-          )
-        : (await which(tool, this.env.PATH ?? '')) !== undefined;
-      if (!found) {
-        throw new KdevError('MISSING_TOOL', `${tool} is not installed (needed by the qemu driver)`, {
-          hints: [`Install it: ${install}`],
-        });
-      }
-    }
+    const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
+    return resolveAccel(options.accel, spec.image.arch, probes);
   }
 
   private qemuBinary(spec: MachineSpec): string {
@@ -138,12 +117,10 @@ export class QemuDriver implements Driver {
         hints: [`Stop it first: kdev stop -p ${this.machineName}`, 'Then look at: kdev logs'],
       });
     }
-    validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
-    const options = parseQemuOptions(spec.options);
-    await this.checkTools(spec);
-    await checkSpecFiles(spec);
-    const accel = await resolveAccel(options.accel, spec.image.arch, this.accelProbes());
+    // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
+    const accel = await this.checkHost(spec);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
+    const options = parseQemuOptions(spec.options);
 
     const f = this.files;
     await this.cleanUp();
@@ -410,12 +387,4 @@ function startFailureHints(output: string): string[] {
     return ['KVM is not usable here: retry with --qemu-accel tcg'];
   }
   return ['See the full qemu output: kdev logs'];
-}
-
-/** A UUID that is the same for every boot of one machine and differs between machines. */
-export function machineUuid(name: string, createdAt: string): string {
-  const h = createHash('sha256').update(`${name}\0${createdAt}`).digest('hex');
-  // Shaped as a version-4 UUID (variant bits 10) so firmware and systemd accept it.
-  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

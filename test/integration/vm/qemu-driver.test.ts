@@ -1,6 +1,6 @@
 // The qemu driver against a real qemu (TCG) booting a fake multiboot guest that prints
 // KDEV_READY and halts. A real kernel boot is in test/e2e.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -254,5 +254,66 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(fs.existsSync(dir)).toBe(false);
     expect(pidAlive(pid)).toBe(false);
     expect(await d.state()).toBe('Nonexistent');
+  });
+
+  it('--qemu-accel given to start on an existing machine reaches start()', async () => {
+    // KVM unusable on this "host": the created-with 'auto' means tcg, but a boot asking for kvm
+    // must be refused. start() used to read the created-with value and boot anyway.
+    const accelProbes = {
+      platform: 'linux' as const,
+      hostArch: 'x64',
+      env: {},
+      kvmUsable: async () => false,
+    };
+    const d = new QemuDriver('acc', { accelProbes });
+    drivers.push(d);
+    const spec = await specFor('acc', { options: { accel: 'auto' } });
+    await d.create(spec);
+    await expect(d.start({ ...spec, options: { accel: 'kvm' } })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_HOST',
+      message: expect.stringMatching(/kvm accelerator is not usable/),
+    });
+    expect(await d.state()).toBe('Stopped');
+    await d.start({ ...spec, options: { accel: 'tcg' } });
+    const record = JSON.parse(fs.readFileSync(path.join(home, 'machines', 'acc', 'machine.json'), 'utf8'));
+    expect(record.spec.options).toEqual({ accel: 'auto' }); // the created-with settings stay
+    expect(record.runtime).toMatchObject({ accel: 'tcg', accelReason: 'tcg requested by --qemu-accel' });
+    const argv = fs.readFileSync(`/proc/${record.runtime.processes[0].pid}/cmdline`, 'utf8').split('\0');
+    expect(argv[argv.indexOf('-accel') + 1]).toBe('tcg');
+    await d.stop({ force: true });
+  });
+
+  it('state, stop and remove touch only their own process, never one that merely names the pidfile', async () => {
+    const d = driver('m8');
+    const spec = await specFor('m8');
+    await d.create(spec);
+    await d.start(spec);
+    const dir = path.join(home, 'machines', 'm8');
+    const pidFile = path.join(dir, 'hypervisor.pid');
+    // Its argv holds "-pidfile <our pidfile>" as whole elements, as the old substring search wanted.
+    const decoy = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '-pidfile', pidFile], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const qemuPid = (await d.runtimeInfo()).pid!;
+      // A recycled pid: the record and pidfile now name the decoy.
+      process.kill(qemuPid, 'SIGKILL');
+      while (pidAlive(qemuPid)) await new Promise((r) => setTimeout(r, 20));
+      const recordFile = path.join(dir, 'machine.json');
+      const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+      record.runtime.processes[0].pid = decoy.pid;
+      fs.writeFileSync(recordFile, JSON.stringify(record));
+      fs.writeFileSync(pidFile, `${decoy.pid}\n`);
+      expect(await d.state()).toBe('Stopped');
+      await d.stop({ force: true });
+      await d.start(spec);
+      const live = (await d.runtimeInfo()).pid!;
+      await d.remove();
+      expect(pidAlive(live)).toBe(false);
+      expect(pidAlive(decoy.pid!)).toBe(true);
+    } finally {
+      decoy.kill('SIGKILL');
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { machineUuid } from '../../../../src/vm/qemu/driver.js';
+import { machineUuid } from '../../../../src/vm/qemu/machine-uuid.js';
 import { buildQemuArgv } from '../../../../src/vm/qemu/argv.js';
 
 describe('machineUuid', () => {

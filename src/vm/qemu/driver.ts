@@ -309,7 +309,8 @@ export class QemuDriver implements Driver {
     if (network === 'gvproxy') {
       await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
     } else {
-      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`);
+      // Silent on success; an error is text (e.g. "Could not set up host forwarding rule").
+      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`, /^$/);
     }
     await updateMachineRecord(this.files.record, (r) =>
       r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
@@ -327,7 +328,7 @@ export class QemuDriver implements Driver {
       });
     }
     if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
-    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`);
+    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`, /removed$/);
     await updateMachineRecord(this.files.record, (r) =>
       r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
     );
@@ -347,16 +348,16 @@ export class QemuDriver implements Driver {
     return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
   }
 
-  /** A monitor command through QMP; HMP answers errors as text, so any output is a failure. */
-  private async hmp(command: string): Promise<void> {
+  /** A monitor command through QMP. HMP answers in text, success included: `ok` tells them apart. */
+  private async hmp(command: string, ok: RegExp): Promise<void> {
     const out = await qmpExecute<string>(
       this.files.controlSocket,
       'human-monitor-command',
       { 'command-line': command },
       QMP_TIMEOUT_MS,
     );
-    if (typeof out === 'string' && out.trim() !== '') {
-      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${out.trim()}`);
+    if (typeof out !== 'string' || !ok.test(out.trim())) {
+      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${String(out).trim()}`);
     }
   }
 

@@ -88,6 +88,7 @@ mkdir -p "$cache_root"
 recipe=$(mktemp -d "$cache_root/.recipe.XXXXXX")
 tmp=""
 child=""
+stage_part=""
 # Everything mounted below DIR, deepest first (mmdebstrap mounts proc, sys,
 # dev and more into the root it builds; a killed build must not leave them).
 mounts_under() {
@@ -109,7 +110,7 @@ cleanup_build() {
     rm -rf --one-file-system "$tmp"
   fi
 }
-trap 'cleanup_build; rm -rf "$recipe"' EXIT
+trap 'cleanup_build; rm -rf "$recipe"; [[ -z $stage_part ]] || rm -f "$stage_part"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 trap 'exit 141' PIPE
@@ -230,6 +231,12 @@ prune_cache() {
     # An entry whose lock is held is being built or read right now: leave it.
     (flock -n 8 && rm -rf "$d" "$d.lock") 8>>"$d.lock" 2>/dev/null || true
   done < <(find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
+  # mmdebstrap stages: the newest two per architecture.
+  n=0
+  while IFS= read -r d; do
+    n=$((n + 1))
+    ((n > 2)) && rm -f "$d"
+  done < <(find "$cache_root" -maxdepth 1 -name "stage-$arch-*.tar.zst" -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
 }
 
 # One builder per key; a second caller waits and then takes the cache hit.
@@ -247,36 +254,56 @@ cleanup_build
 mkdir -p "$tmp/kernel" "$tmp/out"
 root=$tmp/rootfs
 
-log "mmdebstrap trixie $arch (${#packages[@]} packages) from: ${mirrors[*]}"
-start=$SECONDS
-# sid only where a line pins a sid version: with priority 100 nothing else
-# comes from it, and the pinned runtime's dependencies resolve from trixie.
-# Release files are still signature-checked, but not for expiry: mirrors may
-# be frozen snapshots (sid's expires within a week), and every listed package
-# is pinned to an exact version anyway, so a stale index cannot downgrade it.
-# In the background, so that a TERM/INT reaches the trap at once (bash defers
-# traps until a foreground child exits); the trap stops it and unmounts.
-KDEV_DOWNLOADS="${downloads[*]}" KDEV_KERNEL_DIR=$tmp/kernel \
-  mmdebstrap --mode=root --format=directory --variant=essential --architectures="$arch" \
-  --include="$(IFS=,; echo "${packages[*]}")" \
-  --setup-hook='mkdir -p "$1/etc/apt/preferences.d" && printf "Package: *\nPin: release n=sid\nPin-Priority: 100\n" >"$1/etc/apt/preferences.d/kdev-sid"' \
-  --aptopt='Acquire::Languages "none"' \
-  --aptopt='Acquire::Check-Valid-Until "false"' \
-  --dpkgopt='path-exclude=/usr/share/man/*' \
-  --dpkgopt='path-exclude=/usr/share/info/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' \
-  --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --dpkgopt='path-exclude=/usr/share/lintian/*' \
-  --dpkgopt='path-exclude=/usr/share/bash-completion/*' \
-  --dpkgopt='path-exclude=/usr/share/zsh/*' \
-  --dpkgopt='path-exclude=/usr/share/fish/*' \
-  --customize-hook="$here/fetch-kernel.sh" \
-  trixie "$root" "${mirrors[@]}" &
-child=$!
-wait "$child" || die "mmdebstrap failed (a pinned version no longer in the archive? see iso/debian/packages)"
-child=""
-log "mmdebstrap took $((SECONDS - start))s"
+# The mmdebstrap result (root filesystem and downloaded packages) is cached on
+# its own, keyed by what goes into it only: a change of the overlay, the
+# customization or the initrd packing then costs a minute, not a full
+# bootstrap. Bump stage_version when the mmdebstrap call below changes.
+stage_version=1
+stage_hash=$({
+  echo "kdev-iso-debian-stage v$stage_version $arch"
+  cat "$here/packages" "$here/downloads" "$here/fetch-kernel.sh"
+} | sha256sum | cut -c1-16)
+stage=$cache_root/stage-$arch-$stage_hash.tar.zst
+if [[ -f $stage ]]; then
+  log "reusing the mmdebstrap stage $(basename "$stage")"
+  zstd -q -dc "$stage" | tar -C "$tmp" --numeric-owner -xpf -
+else
+  log "mmdebstrap trixie $arch (${#packages[@]} packages) from: ${mirrors[*]}"
+  start=$SECONDS
+  # sid only where a line pins a sid version: with priority 100 nothing else
+  # comes from it, and the pinned runtime's dependencies resolve from trixie.
+  # Release files are still signature-checked, but not for expiry: mirrors may
+  # be frozen snapshots (sid's expires within a week), and every listed package
+  # is pinned to an exact version anyway, so a stale index cannot downgrade it.
+  # In the background, so that a TERM/INT reaches the trap at once (bash defers
+  # traps until a foreground child exits); the trap stops it and unmounts.
+  KDEV_DOWNLOADS="${downloads[*]}" KDEV_KERNEL_DIR=$tmp/kernel \
+    mmdebstrap --mode=root --format=directory --variant=essential --architectures="$arch" \
+    --include="$(IFS=,; echo "${packages[*]}")" \
+    --setup-hook='mkdir -p "$1/etc/apt/preferences.d" && printf "Package: *\nPin: release n=sid\nPin-Priority: 100\n" >"$1/etc/apt/preferences.d/kdev-sid"' \
+    --aptopt='Acquire::Languages "none"' \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --dpkgopt='path-exclude=/usr/share/bash-completion/*' \
+    --dpkgopt='path-exclude=/usr/share/zsh/*' \
+    --dpkgopt='path-exclude=/usr/share/fish/*' \
+    --customize-hook="$here/fetch-kernel.sh" \
+    trixie "$root" "${mirrors[@]}" &
+  child=$!
+  wait "$child" || die "mmdebstrap failed (a pinned version no longer in the archive? see iso/debian/packages)"
+  child=""
+  log "mmdebstrap took $((SECONDS - start))s"
+  log "caching the mmdebstrap stage"
+  stage_part=$stage.part
+  tar -C "$tmp" --numeric-owner -cpf - rootfs kernel | zstd -q -1 -T0 >"$stage_part"
+  mv "$stage_part" "$stage"
+  stage_part=""
+fi
 
 # Exactly the pinned versions, or the cache key would lie.
 # shellcheck disable=SC2016 # ${Package} is for dpkg-query

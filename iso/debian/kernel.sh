@@ -54,6 +54,10 @@ while read -r f; do
   mkdir -p "$dst/$(dirname "$rel")"
   cp "$root$f" "$dst/$rel"
 done <<<"$keep"
+# Stored uncompressed: the initrd is compressed as a whole, and modprobe then
+# need not decompress each module again at boot (slow under TCG).
+find "$dst" -name '*.ko.xz' -exec xz -d {} +
+find "$dst" -name '*.ko.zst' -exec zstd -q -d --rm {} +
 cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$dst/"
 chroot "$root" depmod "$kver"
 echo "kernel.sh: kept $(wc -l <<<"$keep") modules ($(du -sh "$dst" | cut -f1)) of $kver" >&2

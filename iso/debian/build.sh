@@ -235,7 +235,7 @@ prune_cache() {
   n=0
   while IFS= read -r d; do
     n=$((n + 1))
-    ((n > 2)) && rm -f "$d"
+    if ((n > 2)); then rm -f "$d"; fi
   done < <(find "$cache_root" -maxdepth 1 -name "stage-$arch-*.tar.zst" -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
 }
 

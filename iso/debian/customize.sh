@@ -70,7 +70,10 @@ chroot "$root" dpkg --purge --force-remove-essential --force-depends "${perl_pkg
 rm -f "$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
 # CNI plugins a single-node bridge network (and kube-proxy, portmap,
 # bandwidth, firewall, tuning) never calls; each is a 3-7 MB Go binary.
-(cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf)
+# Debian's *-fp binaries are containerd's failpoint test doubles.
+(cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf ptp tap cni-bridge-fp)
+rm -f "$root"/usr/lib/containerd/containerd-shim-runc-fp-v1 "$root"/usr/lib/containerd/runc-fp \
+  "$root"/usr/lib/containerd/loopback-v2
 # iconv modules: nothing in the guest converts character sets beyond glibc's built-ins.
 rm -rf "$root"/usr/lib/*-linux-gnu/gconv
 rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/cache/debconf/*-old \

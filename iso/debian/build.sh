@@ -96,8 +96,17 @@ mounts_under() {
 }
 cleanup_build() {
   if [[ -n $child ]]; then
-    # mmdebstrap unmounts what it mounted when told to stop; give it a moment.
-    kill -TERM "$child" 2>/dev/null || true
+    # mmdebstrap runs in its own process group (setsid). Told to stop, it
+    # first finishes the step it is in (minutes for a package install under
+    # qemu-user): give it 10 s, then kill the whole group; the loop below
+    # unmounts whatever it left.
+    kill -TERM -- "-$child" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$child" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL -- "-$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
     child=""
   fi
@@ -278,7 +287,7 @@ else
   # In the background, so that a TERM/INT reaches the trap at once (bash defers
   # traps until a foreground child exits); the trap stops it and unmounts.
   KDEV_DOWNLOADS="${downloads[*]}" KDEV_KERNEL_DIR=$tmp/kernel \
-    mmdebstrap --mode=root --format=directory --variant=essential --architectures="$arch" \
+    setsid mmdebstrap --mode=root --format=directory --variant=essential --architectures="$arch" \
     --include="$(IFS=,; echo "${packages[*]}")" \
     --setup-hook='mkdir -p "$1/etc/apt/preferences.d" && printf "Package: *\nPin: release n=sid\nPin-Priority: 100\n" >"$1/etc/apt/preferences.d/kdev-sid"' \
     --aptopt='Acquire::Languages "none"' \

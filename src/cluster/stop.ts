@@ -49,6 +49,8 @@ export async function stopMachine(
   name: string,
   opts: { force?: boolean; timeoutMs?: number; logger?: Logger } = {},
 ): Promise<StopResult> {
+  // A missing profile is reported before the lock, so it leaves nothing behind (no locks/).
+  await requireProfile(name);
   const release = await lockProfile(name, 30_000);
   try {
     const profile = await requireProfile(name);

@@ -2,7 +2,7 @@
 // in the profile record; the cluster is reached from the host through the profile's kubeconfig context.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KdevError } from '../../lib/errors.js';
-import { lockProfile, requireProfile, saveProfile, type Profile } from '../profiles.js';
+import { loadProfile, lockProfile, requireProfile, saveProfile, type Profile } from '../profiles.js';
 import { applyObjects, deleteObjects, type ApplyOptions } from './apply.js';
 import { SUPPORTED_KUBERNETES_MINORS } from './addon-schema.js';
 import {
@@ -36,12 +36,13 @@ async function addonForKey(key: string, catalog: Catalog): Promise<Addon> {
   return isAddonPath(key) ? loadAddon(key, 'path') : resolveAddon(key, catalog);
 }
 
+/** Works before the profile exists too: then nothing is enabled yet. */
 export async function listAddons(
   profileName: string,
 ): Promise<{ addons: AddonRow[]; problems: Catalog['problems'] }> {
-  const profile = await requireProfile(profileName);
+  const profile = await loadProfile(profileName);
   const catalog = await loadCatalog();
-  const keys = new Set(enabledKeys(profile));
+  const keys = new Set(profile ? enabledKeys(profile) : []);
   const pathAddons: Addon[] = [];
   for (const key of keys) {
     if (!isAddonPath(key)) continue;
@@ -205,6 +206,29 @@ export async function disableAddon(
   }
 }
 
+/** `--addons a,b` (repeatable): the words, trimmed, empty ones dropped. */
+export function parseAddonsFlag(values: readonly string[] | string | undefined): string[] {
+  const list = typeof values === 'string' ? [values] : (values ?? []);
+  return [
+    ...new Set(
+      list
+        .flatMap((v) => v.split(','))
+        .map((w) => w.trim())
+        .filter((w) => w !== ''),
+    ),
+  ];
+}
+
+/** Resolves `--addons` before a start boots anything, so a typo fails in a second, not after the boot. */
+export async function checkRequestedAddons(words: readonly string[], kubernetes: boolean): Promise<void> {
+  if (words.length === 0) return;
+  if (!kubernetes) {
+    throw new KdevError('BAD_INPUT', '--addons needs Kubernetes: it cannot be used with --no-kubernetes');
+  }
+  const catalog = await loadCatalog();
+  await withDependencies(await Promise.all(words.map((w) => resolveAddon(w, catalog))), catalog);
+}
+
 export interface StartAddonOptions extends AddonApplyOptions {
   /** `kdev start --addons a,b`: enabled on top of what the profile already has. */
   requested?: readonly string[];
@@ -248,5 +272,30 @@ export async function enabledAddonImages(profile: Profile, extra: readonly strin
   const keys = [...new Set([...enabledKeys(profile), ...extra])];
   return addonImages(
     await withDependencies(await Promise.all(keys.map((k) => addonForKey(k, catalog))), catalog),
+  );
+}
+
+export interface AddonForwardRequest {
+  addon: string;
+  /** Unique among a machine's forwards: `addon-<addon>-<name>`. */
+  name: string;
+  guestPort: number;
+  hostPort?: number;
+}
+
+/** Guest ports the profile's enabled addons need forwarded to 127.0.0.1 (the cluster layer maps them). */
+export async function enabledAddonForwards(profile: Profile): Promise<AddonForwardRequest[]> {
+  const catalog = await loadCatalog();
+  const addons = await withDependencies(
+    await Promise.all(enabledKeys(profile).map((k) => addonForKey(k, catalog))),
+    catalog,
+  );
+  return addons.flatMap((a) =>
+    a.meta.forwards.map((f) => ({
+      addon: a.meta.name,
+      name: `addon-${a.meta.name}-${f.name}`,
+      guestPort: f.guestPort,
+      ...(f.hostPort ? { hostPort: f.hostPort } : {}),
+    })),
   );
 }

@@ -3,6 +3,7 @@
 import {
   ApiException,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
@@ -53,11 +54,42 @@ function apiError(err: unknown, what: string, opts: ApplyOptions): KdevError {
     const message = serverMessage((err as ApiException<unknown>).body) ?? `HTTP ${status}`;
     return new KdevError('COMMAND_FAILED', `${what}: ${message}`, { cause: err });
   }
-  const p = opts.profile ? ` -p ${opts.profile}` : '';
-  return new KdevError('COMMAND_FAILED', `${what}: cannot reach the API server (${(err as Error).message})`, {
+  const message = (err as Error).message;
+  if (/Unrecognized API version and kind/.test(message)) {
+    return new KdevError('COMMAND_FAILED', `${what}: the cluster does not serve this kind`, {
+      cause: err,
+      hints: ["Check the addon's kubernetesVersions against the cluster's version"],
+    });
+  }
+  if (!isUnreachable(err)) return new KdevError('COMMAND_FAILED', `${what}: ${message}`, { cause: err });
+  const p = opts.profile && opts.profile !== 'kdev' ? ` -p ${opts.profile}` : '';
+  return new KdevError('COMMAND_FAILED', `${what}: cannot reach the API server (${message})`, {
     cause: err,
     hints: [`Is the cluster running? kdev status${p}`, `Start it with: kdev start${p}`],
   });
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+/** A connection that never got an HTTP answer (the code may sit on the error or on its cause). */
+function isUnreachable(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as typeof e, i++
+  ) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  }
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|fetch failed/.test(
+    (err as Error).message,
+  );
 }
 
 async function until<T>(check: () => Promise<T | undefined>, what: string, opts: ApplyOptions): Promise<T> {
@@ -101,6 +133,16 @@ function conditionTrue(obj: KubernetesObject | undefined, type: string): boolean
   return conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
 }
 
+/**
+ * The object as client-node's typed model. KubernetesObjectApi serializes from the model, so an
+ * object passed in wire form would lose fields whose model name differs from the wire name
+ * (`x-kubernetes-preserve-unknown-fields` in a CRD schema, `$ref`); loadYaml deserializes first.
+ * JSON is YAML, so the object goes through as it is.
+ */
+function toModel(o: KubeObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(o));
+}
+
 /** Applies CRDs, waits until they are Established, then namespaces, then the rest. */
 export async function applyObjects(
   kc: KubeConfig,
@@ -111,14 +153,7 @@ export async function applyObjects(
   const plan = planApply(objects);
   const apply = async (o: KubeObject) => {
     try {
-      await api.patch(
-        o as KubernetesObject,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
+      await api.patch(toModel(o), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       opts.onProgress?.(`applied ${describeObject(o)}`);
     } catch (err) {
       throw apiError(err, `applying ${describeObject(o)}`, opts);

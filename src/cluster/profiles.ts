@@ -8,7 +8,7 @@ import { lazySchema, parseWith, readJsonFile, type Zod } from '../lib/json-file.
 import { acquireLock, type Release } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
-import { DRIVER_NAMES, MOUNT_TYPES, QEMU_ACCELS } from '../vm/names.js';
+import { DRIVER_NAMES, MOUNT_TYPES, NETWORK_MODES, QEMU_ACCELS } from '../vm/names.js';
 import { CONTAINER_RUNTIMES, MAX_CPUS, MAX_DISK_MIB, MAX_MEMORY_MIB } from './global-config.js';
 
 const mountSchema = (z: Zod) =>
@@ -30,6 +30,8 @@ const profileSchema = lazySchema((z) =>
     kubernetesVersion: z.string(),
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
+    /** --network at creation (qemu: user or gvproxy); absent means the driver's default. */
+    network: z.enum(NETWORK_MODES).optional(),
     isoUrl: z.string().optional(),
     /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
     imageRepository: z.string().optional(),

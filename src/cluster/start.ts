@@ -118,6 +118,7 @@ function ignoredChanges(
   check(req.cpus, 'cpus', profile.cpus, wanted.cpus);
   check(req.memory, 'memory', profile.memoryMiB, wanted.memoryMiB);
   check(req.diskSize, 'disk-size', profile.diskMiB, wanted.diskMiB);
+  check(req.network, 'network', profile.network ?? 'the default network', wanted.network);
   return out;
 }
 
@@ -164,6 +165,7 @@ export function startSteps(): Step<StartContext>[] {
           binaryMirror: req.kubernetesOptions?.binaryMirror,
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
+          ...(wanted.network ? { network: wanted.network } : {}),
           isoUrl: req.isoUrl,
           isoSha256: req.isoSha256,
           mounts: [],
@@ -194,7 +196,10 @@ export function startSteps(): Step<StartContext>[] {
           mounts: profile.mounts,
           forwards: profileForwards(profile.ports),
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          options: driverOptions(ctx.driver!.info(), { accel: ctx.accelOverride ?? profile.qemuAccel }),
+          options: driverOptions(ctx.driver!.info(), {
+            accel: ctx.accelOverride ?? profile.qemuAccel,
+            ...(profile.network ? { network: profile.network } : {}),
+          }),
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;

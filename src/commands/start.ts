@@ -33,6 +33,7 @@ export default class Start extends KdevCommand<typeof Start> {
     }),
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
+    network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
     'iso-sha256': Flags.string({
       description: "Expected SHA-256 of the image's SHA256SUMS (required for an http:// --iso-url)",
@@ -50,6 +51,7 @@ export default class Start extends KdevCommand<typeof Start> {
       diskSize: f['disk-size'],
       kubernetesVersion: f['kubernetes-version'],
       qemuAccel: f['qemu-accel'],
+      network: f.network,
       isoUrl: f['iso-url'],
       logger: this.log_,
       kubernetesOptions: {

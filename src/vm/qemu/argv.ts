@@ -53,6 +53,11 @@ export interface QemuArgvOptions {
   /** SMBIOS system UUID: systemd derives the guest's machine-id from it, so the journal of
    * earlier boots stays readable. Stable per machine. */
   uuid?: string;
+  /**
+   * `--network gvproxy`: a stream socket to gvproxy's -listen-qemu instead of slirp. Forwards
+   * then live in gvproxy (network/gvproxy.ts), and the MAC must be gvproxy's static-lease one.
+   */
+  gvproxy?: { socket: string; mac: string };
 }
 
 export function qemuBinaryName(arch: Arch): string {
@@ -90,13 +95,24 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
   }
 
-  const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
-  args.push(
-    '-netdev',
-    ['user', 'id=net0', ...fwd].join(','),
-    '-device',
-    'virtio-net-pci,netdev=net0,romfile=',
-  );
+  if (o.gvproxy) {
+    // server=off: QEMU connects to gvproxy, which must already listen (it does not retry).
+    // Forwards are then gvproxy's (added through its API), not hostfwd.
+    args.push(
+      '-netdev',
+      `stream,id=net0,server=off,addr.type=unix,addr.path=${escapeOpt(o.gvproxy.socket)}`,
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${o.gvproxy.mac},romfile=`,
+    );
+  } else {
+    const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
+    args.push(
+      '-netdev',
+      ['user', 'id=net0', ...fwd].join(','),
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=',
+    );
+  }
 
   for (const s of o.shares) {
     const fs = [
@@ -131,7 +147,9 @@ function machineArgs(o: QemuArgvOptions): string[] {
   const cpu = o.accel === 'tcg' ? 'max' : 'host';
   const accel = ['-accel', o.accel];
   if (o.arch === 'x86_64') return ['-machine', 'q35', ...accel, '-cpu', cpu];
-  const out = ['-machine', 'virt', ...accel, '-cpu', cpu];
+  // On Apple silicon (hvf) highmem=on lets guest RAM and PCI MMIO go above 4 GiB; QEMU caps it
+  // to the host's IPA size itself. Other accelerators keep QEMU's default.
+  const out = ['-machine', o.accel === 'hvf' ? 'virt,highmem=on' : 'virt', ...accel, '-cpu', cpu];
   if (o.firmware?.vars) {
     out.push(
       '-drive',

@@ -10,6 +10,7 @@ import type {
   DriverDeps,
   DriverInfo,
   Endpoint,
+  Forward,
   MachineSpec,
   MachineState,
   RuntimeInfo,
@@ -19,6 +20,9 @@ import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js'
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
+import { validateForwards } from '../network/forward.js';
+import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
+import { machineGvproxyPaths, requireGvproxy, startGvproxy } from '../network/gvproxy-process.js';
 import {
   adoptFromPidFile,
   HYPERVISOR_ROLE,
@@ -33,7 +37,7 @@ import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } fro
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
 import { checkQemuTools } from './host-tools.js';
 import { machineUuid } from './machine-uuid.js';
-import { parseQemuOptions, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
+import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
 
 export interface QemuDriverDeps extends DriverDeps {
@@ -69,7 +73,7 @@ export class QemuDriver implements Driver {
     return {
       name: 'qemu',
       mountTypes: ['9p'],
-      networkModes: ['user'],
+      networkModes: [...QEMU_NETWORK_MODES],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],
       ipDiscovery: 'hostfwd',
@@ -90,6 +94,7 @@ export class QemuDriver implements Driver {
     validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
     const options = parseQemuOptions(spec.options);
     await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
+    if (options.network === 'gvproxy') await requireGvproxy(this.env);
     await checkSpecFiles(spec);
     const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
     return resolveAccel(options.accel, spec.image.arch, probes);
@@ -115,12 +120,37 @@ export class QemuDriver implements Driver {
     }
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
+    const options = parseQemuOptions(spec.options);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
 
     const f = this.files;
     await this.cleanUp();
     await rotateLog(f.consoleLog);
     await rotateLog(f.hypervisorLog);
+
+    // gvproxy first: QEMU connects to its socket once, at start. Forwards are exposed before the
+    // guest boots (gvproxy dials the guest per connection), so a taken port fails the start now.
+    const gv =
+      options.network === 'gvproxy'
+        ? await startGvproxy({
+            binary: await requireGvproxy(this.env),
+            files: f,
+            peer: 'qemu',
+            logger: this.deps.logger,
+          })
+        : undefined;
+    if (gv) {
+      await updateMachineRecord(f.record, (r) => ({
+        ...r,
+        runtime: { startedAt: gv.record.startedAt, network: 'gvproxy', forwards: [], processes: [gv.record] },
+      }));
+      try {
+        await gv.forwarder.sync(spec.forwards);
+      } catch (err) {
+        await this.cleanUp();
+        throw err;
+      }
+    }
     const { binary, args } = buildQemuArgv({
       name: spec.name,
       arch: spec.image.arch,
@@ -141,6 +171,7 @@ export class QemuDriver implements Driver {
       consoleLog: f.consoleLog,
       binary: this.deps.qemuBinary,
       uuid: machineUuid(spec.name, createdAt),
+      ...(gv ? { gvproxy: { socket: gv.paths.vmSocket, mac: GVPROXY_GUEST_MAC } } : {}),
     });
     // Not -daemonize: that would send later stderr (KVM errors, say) to /dev/null.
     const proc = await spawnProcess(
@@ -163,8 +194,9 @@ export class QemuDriver implements Driver {
         startedAt: proc.record.startedAt,
         accel: accel.accel,
         accelReason: accel.reason,
+        network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record],
+        processes: [proc.record, ...(gv ? [gv.record] : [])],
       },
     }));
     const qmpAnswers = () =>
@@ -174,6 +206,7 @@ export class QemuDriver implements Driver {
       );
     const outcome = await waitUntil(proc, qmpAnswers, this.deps.startTimeoutMs ?? 30_000);
     if (outcome === 'exited') {
+      if (gv) await stopProcesses([gv.record], { logger: this.deps.logger, platform: this.platform });
       const output = ((await readFileIfExists(f.hypervisorLog)) ?? '').trim();
       const detail = proc.exitStatus()?.error?.message ?? output.split('\n').slice(-5).join('\n');
       throw new KdevError('VM_ERROR', `qemu exited at once${detail ? `: ${detail}` : ''}`, {
@@ -257,6 +290,7 @@ export class QemuDriver implements Driver {
     ).catch(() => undefined);
     await fs.rm(this.files.pidFile, { force: true });
     await fs.rm(this.files.controlSocket, { force: true });
+    await removeStaleSockets(machineGvproxyPaths(this.files, 'qemu'));
   }
 
   async remove(): Promise<void> {
@@ -273,6 +307,68 @@ export class QemuDriver implements Driver {
       port: f.hostPort,
       guestPort: f.guestPort,
     }));
+  }
+
+  /**
+   * Opens one more forward on 127.0.0.1 while the machine runs: through gvproxy's API on a
+   * gvproxy machine, else a slirp hostfwd added over QMP. Recorded so endpoints() lists it.
+   */
+  async addForward(forward: Forward): Promise<Endpoint> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    validateForwards([...current, forward]);
+    if (network === 'gvproxy') {
+      await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
+    } else {
+      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`);
+    }
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
+    );
+    return { name: forward.name, host: '127.0.0.1', port: forward.hostPort, guestPort: forward.guestPort };
+  }
+
+  async removeForward(name: string): Promise<void> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    const forward = current.find((f) => f.name === name);
+    if (!forward) {
+      throw new KdevError('NOT_FOUND', `machine "${this.machineName}" has no forward named "${name}"`, {
+        hints: [`Its forwards: ${current.map((f) => f.name).join(', ') || 'none'}`],
+      });
+    }
+    if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
+    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`);
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
+    );
+  }
+
+  private async runningRecord(): Promise<{ record: MachineRecord; network: string }> {
+    const record = await requireMachineRecord(this.files, this.machineName);
+    if (!(await this.liveHypervisor(record))) {
+      throw new KdevError('VM_ERROR', `machine "${this.machineName}" is not running`, {
+        hints: [`Start it: kdev start -p ${this.machineName}`],
+      });
+    }
+    return { record, network: record.runtime?.network ?? 'user' };
+  }
+
+  private gvproxyApi(): GvproxyForwarder {
+    return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
+  }
+
+  /** A monitor command through QMP; HMP answers errors as text, so any output is a failure. */
+  private async hmp(command: string): Promise<void> {
+    const out = await qmpExecute<string>(
+      this.files.controlSocket,
+      'human-monitor-command',
+      { 'command-line': command },
+      QMP_TIMEOUT_MS,
+    );
+    if (typeof out === 'string' && out.trim() !== '') {
+      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${out.trim()}`);
+    }
   }
 
   async runtimeInfo(): Promise<RuntimeInfo> {

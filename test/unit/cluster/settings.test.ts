@@ -12,6 +12,11 @@ describe('resolveSettings', () => {
     });
   });
 
+  test('--network is kept only when given', async () => {
+    expect(await resolveSettings({ network: 'gvproxy' }, {})).toMatchObject({ network: 'gvproxy' });
+    expect(await resolveSettings({}, {})).not.toHaveProperty('network');
+  });
+
   test('sizes take minikube forms', async () => {
     const s = await resolveSettings({ memory: '8g', diskSize: '40GB' }, {});
     expect(s).toMatchObject({ memoryMiB: 8192, diskMiB: 40960 });
@@ -22,6 +27,7 @@ describe('resolveSettings', () => {
     [{ cpus: '-1' }, /invalid --cpus/],
     [{ driver: 'virtualbox' }, /unknown --driver/],
     [{ qemuAccel: 'warp' }, /--qemu-accel/],
+    [{ network: 'bridge' }, /unknown --network "bridge"/],
     [{ kubernetesVersion: 'latest' }, /--kubernetes-version/],
     [{ memory: '1048577mb' }, /^--memory 1048577mb is above the maximum of 1TiB$/],
     [{ memory: `${2 ** 53 + 2}` }, /^--memory \d+ is above the maximum of 1TiB$/],

@@ -179,10 +179,10 @@ describe('kubeconfig and the API server, with real kubectl', () => {
         { timeoutMs: 60_000 },
       ),
     );
-  const entryNames = (key: string) =>
-    (yaml.load(fsSync.readFileSync(kubeconfig, 'utf8')) as Record<string, { name: string }[]>)
-      [key]!.map((c) => c.name)
-      .sort();
+  const entryNames = (key: string) => {
+    const doc = yaml.load(fsSync.readFileSync(kubeconfig, 'utf8')) as Record<string, { name: string }[]>;
+    return doc[key]!.map((c) => c.name).sort();
+  };
   const pNames = Array.from({ length: 20 }, (_, i) => `p${i}`);
 
   it('20 concurrent kdev writers leave every entry, and no lock or temp file behind', async () => {

@@ -206,19 +206,6 @@ export async function disableAddon(
   }
 }
 
-/** `--addons a,b` (repeatable): the words, trimmed, empty ones dropped. */
-export function parseAddonsFlag(values: readonly string[] | string | undefined): string[] {
-  const list = typeof values === 'string' ? [values] : (values ?? []);
-  return [
-    ...new Set(
-      list
-        .flatMap((v) => v.split(','))
-        .map((w) => w.trim())
-        .filter((w) => w !== ''),
-    ),
-  ];
-}
-
 /** Resolves `--addons` before a start boots anything, so a typo fails in a second, not after the boot. */
 export async function checkRequestedAddons(words: readonly string[], kubernetes: boolean): Promise<void> {
   if (words.length === 0) return;

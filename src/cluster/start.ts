@@ -333,20 +333,33 @@ function clusterSteps(): Step<StartContext>[] {
   const addons: Step<StartContext> = {
     title: 'Apply addons',
     enabled: (ctx) => ctx.k8s !== undefined,
-    run: async (ctx) => {
+    run: async (ctx, report) => {
       if (!ctx.k8s) return;
       // Loaded here: client-node and the catalog cost start-up time a --no-kubernetes start never needs.
-      const [{ applyEnabledAddons }, { kubeConfigFor }] = await Promise.all([
-        import('./addons/addons.js'),
-        import('./kubernetes/api-client.js'),
-      ]);
+      const [{ applyEnabledAddons, startAddonImages }, { syncAddonImages }, { kubeConfigFor }] =
+        await Promise.all([
+          import('./addons/addons.js'),
+          import('./addons/image-cache.js'),
+          import('./kubernetes/api-client.js'),
+        ]);
+      const opts = { requested: ctx.req.addons, firstStart: ctx.k8s.initialized === true };
+      const cache = await syncAddonImages(
+        ctx.k8s.ssh,
+        await startAddonImages(ctx.profile!, opts),
+        ctx.k8s.arch,
+        report,
+      );
       const { profile, applied } = await applyEnabledAddons(
         ctx.profile!,
         await kubeConfigFor(apiConnection(ctx.k8s)),
-        { requested: ctx.req.addons, firstStart: ctx.k8s.initialized === true },
+        opts,
       );
       ctx.profile = profile;
-      return applied.length > 0 ? applied.join(', ') : 'none enabled';
+      const images = [
+        cache.loaded.length > 0 ? `${cache.loaded.length} images from the cache` : '',
+        cache.saved.length > 0 ? `${cache.saved.length} images cached` : '',
+      ].filter((x) => x !== '');
+      return `${applied.length > 0 ? applied.join(', ') : 'none enabled'}${images.length > 0 ? ` (${images.join(', ')})` : ''}`;
     },
   };
   return [prepare, ...lifted, addons];

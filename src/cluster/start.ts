@@ -13,7 +13,12 @@ import { loadDriver } from '../vm/registry.js';
 import { sshTo } from './access.js';
 import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
 import { guestArch } from './kubernetes/binaries.js';
-import { kubernetesSteps, type KubernetesContext, type KubernetesOptions } from './kubernetes/bootstrap.js';
+import {
+  apiConnection,
+  kubernetesSteps,
+  type KubernetesContext,
+  type KubernetesOptions,
+} from './kubernetes/bootstrap.js';
 import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
@@ -27,6 +32,8 @@ export interface StartRequest extends StartFlags {
   bootTimeoutMs?: number;
   /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
   logger?: Logger;
+  /** --addons: enabled on top of the profile's set once the cluster answers. */
+  addons?: string[];
   /** --image-repository, --binary-mirror, --embed-certs, --keep-context. */
   kubernetesOptions?: KubernetesOptions;
 }
@@ -323,7 +330,39 @@ function clusterSteps(): Step<StartContext>[] {
       return step.run(ctx.k8s, report);
     },
   }));
-  return [prepare, ...lifted];
+  const addons: Step<StartContext> = {
+    title: 'Apply addons',
+    enabled: (ctx) => ctx.k8s !== undefined,
+    run: async (ctx, report) => {
+      if (!ctx.k8s) return;
+      // Loaded here: client-node and the catalog cost start-up time a --no-kubernetes start never needs.
+      const [{ applyEnabledAddons, startAddonImages }, { syncAddonImages }, { kubeConfigFor }] =
+        await Promise.all([
+          import('./addons/addons.js'),
+          import('./addons/image-cache.js'),
+          import('./kubernetes/api-client.js'),
+        ]);
+      const opts = { requested: ctx.req.addons, firstStart: ctx.k8s.initialized === true };
+      const cache = await syncAddonImages(
+        ctx.k8s.ssh,
+        await startAddonImages(ctx.profile!, opts),
+        ctx.k8s.arch,
+        report,
+      );
+      const { profile, applied } = await applyEnabledAddons(
+        ctx.profile!,
+        await kubeConfigFor(apiConnection(ctx.k8s)),
+        opts,
+      );
+      ctx.profile = profile;
+      const images = [
+        cache.loaded.length > 0 ? `${cache.loaded.length} images from the cache` : '',
+        cache.saved.length > 0 ? `${cache.saved.length} images cached` : '',
+      ].filter((x) => x !== '');
+      return `${applied.length > 0 ? applied.join(', ') : 'none enabled'}${images.length > 0 ? ` (${images.join(', ')})` : ''}`;
+    },
+  };
+  return [prepare, ...lifted, addons];
 }
 
 export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;
@@ -341,6 +380,10 @@ export async function startMachine(
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
   await resolveSettings(req);
+  if (req.addons?.length) {
+    const { checkRequestedAddons } = await import('./addons/addons.js');
+    await checkRequestedAddons(req.addons, req.kubernetes);
+  }
   const release = await lockProfile(req.profile, 0);
   try {
     const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };

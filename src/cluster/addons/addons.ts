@@ -206,19 +206,6 @@ export async function disableAddon(
   }
 }
 
-/** `--addons a,b` (repeatable): the words, trimmed, empty ones dropped. */
-export function parseAddonsFlag(values: readonly string[] | string | undefined): string[] {
-  const list = typeof values === 'string' ? [values] : (values ?? []);
-  return [
-    ...new Set(
-      list
-        .flatMap((v) => v.split(','))
-        .map((w) => w.trim())
-        .filter((w) => w !== ''),
-    ),
-  ];
-}
-
 /** Resolves `--addons` before a start boots anything, so a typo fails in a second, not after the boot. */
 export async function checkRequestedAddons(words: readonly string[], kubernetes: boolean): Promise<void> {
   if (words.length === 0) return;
@@ -251,19 +238,27 @@ export async function applyEnabledAddons(
     if (requested.length > 0) requireKubernetes(profile);
     return { profile, applied: [] };
   }
-  const catalog = await loadCatalog();
-  const keys = [...enabledKeys(profile), ...requested];
-  if (opts.firstStart)
-    keys.push(...catalog.addons.filter((a) => a.meta.default && a.source === 'builtin').map(keyOf));
-  const addons = await withDependencies(
-    await Promise.all([...new Set(keys)].map((k) => addonForKey(k, catalog))),
-    catalog,
-  );
+  const addons = await startAddons(profile, opts);
   for (const a of addons) checkVersion(a, profile);
   await applyAll(kc, profile, addons, opts);
   const saved = { ...profile, addons: addons.map(keyOf) };
   if (JSON.stringify(saved.addons) !== JSON.stringify(profile.addons ?? [])) await saveProfile(saved);
   return { profile: saved, applied: addons.map((a) => a.meta.name) };
+}
+
+/** What a start applies: the profile's set, `--addons`, and on a first start the defaults. */
+async function startAddons(profile: Profile, opts: StartAddonOptions): Promise<Addon[]> {
+  const catalog = await loadCatalog();
+  const keys = [...enabledKeys(profile), ...(opts.requested ?? [])];
+  if (opts.firstStart) {
+    keys.push(...catalog.addons.filter((a) => a.meta.default && a.source === 'builtin').map(keyOf));
+  }
+  return withDependencies(await Promise.all([...new Set(keys)].map((k) => addonForKey(k, catalog))), catalog);
+}
+
+/** The pinned images a start will apply, for the image cache step before it. */
+export async function startAddonImages(profile: Profile, opts: StartAddonOptions = {}): Promise<string[]> {
+  return profile.kubernetes ? addonImages(await startAddons(profile, opts)) : [];
 }
 
 /** Pinned images of a profile's enabled addons (with dependencies), for the local image cache. */

@@ -1,13 +1,13 @@
 import {
   applyEnabledAddons,
   checkRequestedAddons,
-  parseAddonsFlag,
   enabledAddonForwards,
   enabledAddonImages,
   listAddons,
   withDependencies,
 } from '../../../../src/cluster/addons/addons.js';
 import { loadCatalog, resolveAddon } from '../../../../src/cluster/addons/catalog.js';
+import { parseAddonsFlag } from '../../../../src/cluster/addons/flags.js';
 import type { Profile } from '../../../../src/cluster/profiles.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';

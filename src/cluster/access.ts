@@ -3,7 +3,7 @@ import { KdevError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Driver } from '../vm/driver.js';
 import { loadDriver } from '../vm/registry.js';
-import { sshClientForMachine } from '../vm/ssh.js';
+import { sshClientForMachine, type SystemSshClient } from '../vm/ssh.js';
 import { API_SERVER_FORWARD, endpointOf, sshEndpointOf } from './forwards.js';
 import { loadProfile, requireProfile, type Profile } from './profiles.js';
 
@@ -33,10 +33,16 @@ export async function requireRunning(name: string, logger?: Logger): Promise<Dri
   return driver;
 }
 
+/** An SSH client for the machine's ssh forward; each command and its exit code go to logger. */
+export async function sshTo(name: string, driver: Driver, logger?: Logger): Promise<SystemSshClient> {
+  const { host, port } = await sshEndpointOf(driver);
+  return sshClientForMachine(name, { host, port }, { log: logger && ((line) => logger.debug(line)) });
+}
+
 /** Runs argv in the guest with this terminal's stdio (a login shell when empty); the remote exit code. */
-export async function sshInto(name: string, argv: readonly string[]): Promise<number> {
-  const driver = await requireRunning(name);
-  return sshClientForMachine(name, await sshEndpointOf(driver)).interactive(argv);
+export async function sshInto(name: string, argv: readonly string[], logger?: Logger): Promise<number> {
+  const driver = await requireRunning(name, logger);
+  return (await sshTo(name, driver, logger)).interactive(argv);
 }
 
 export interface IpResult {
@@ -47,11 +53,13 @@ export interface IpResult {
 }
 
 /** The guest's own IPv4 address (behind hostfwd drivers it is reachable only through the forwards). */
-export async function machineIp(name: string): Promise<IpResult> {
-  const driver = await requireRunning(name);
+export async function machineIp(name: string, logger?: Logger): Promise<IpResult> {
+  const driver = await requireRunning(name, logger);
   const { host, port } = await sshEndpointOf(driver);
   const ssh = { host, port };
-  const r = await sshClientForMachine(name, ssh).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
+  const r = await (
+    await sshTo(name, driver, logger)
+  ).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
     timeoutMs: 15_000,
   });
   const ip = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];

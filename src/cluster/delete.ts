@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log.js';
 import { isDefaultKdevHome, KDEV_HOME_ENTRIES, paths } from '../lib/paths.js';
 import { isSafeFolderName, isValidProfileName, validateProfileName } from '../lib/profile-name.js';
 import { driverFor } from './access.js';
+import { kubeconfigPath, updateKubeconfig, withoutEntry } from './kubeconfig.js';
 import { lockProfile, removeProfile } from './profiles.js';
 
 export interface DeleteResult {
@@ -26,14 +27,27 @@ async function deleteOne(name: string, logger?: Logger): Promise<boolean> {
   try {
     // A folder without a profile (or the reverse) is the leftover of a killed start: delete it too.
     if (!(await exists())) return false;
-    const { driver } = await driverFor(name, logger);
+    const { driver, profile } = await driverFor(name, logger);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
     await driver.remove();
+    // The cluster's kubeconfig entries go with it (current-context too, when it was this one).
+    if (profile?.kubernetes) await forgetContext(name, logger);
     await fs.rm(paths.machineDir(name), { recursive: true, force: true });
     await removeProfile(name);
     return true;
   } finally {
     await release();
+  }
+}
+
+/** Removes the profile's kubeconfig entries; a broken kubeconfig must not block a delete. */
+async function forgetContext(name: string, logger?: Logger): Promise<void> {
+  const file = kubeconfigPath();
+  if (!(await pathExists(file))) return;
+  try {
+    await updateKubeconfig(file, (doc) => withoutEntry(doc, name));
+  } catch (err) {
+    logger?.info(`! could not remove "${name}" from ${file}: ${(err as Error).message}`);
   }
 }
 

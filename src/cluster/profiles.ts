@@ -33,6 +33,9 @@ const profileSchema = lazySchema((z) =>
     /** --network at creation (qemu: user or gvproxy); absent means the driver's default. */
     network: z.enum(NETWORK_MODES).optional(),
     isoUrl: z.string().optional(),
+    /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
+    imageRepository: z.string().optional(),
+    binaryMirror: z.string().optional(),
     isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */

@@ -3,15 +3,18 @@
 import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { freePorts } from '../lib/net.js';
-import { waitForReady } from '../vm/boot-watch.js';
 import type { Logger } from '../lib/log.js';
+import { waitForReady } from '../vm/boot-watch.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { checkImageSource, resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
 import type { QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
-import { sshClientForMachine } from '../vm/ssh.js';
-import { API_SERVER_FORWARD, endpointOf, profileForwards, sshEndpointOf } from './forwards.js';
+import { sshTo } from './access.js';
+import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
+import { guestArch } from './kubernetes/binaries.js';
+import { kubernetesSteps, type KubernetesContext, type KubernetesOptions } from './kubernetes/bootstrap.js';
+import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
 import type { Step } from './steps.js';
@@ -24,6 +27,8 @@ export interface StartRequest extends StartFlags {
   bootTimeoutMs?: number;
   /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
   logger?: Logger;
+  /** --image-repository, --binary-mirror, --embed-certs, --keep-context. */
+  kubernetesOptions?: KubernetesOptions;
 }
 
 export interface StartResult {
@@ -37,6 +42,9 @@ export interface StartResult {
   apiServer: { host: string; port: number };
   durationMs: number;
   warnings: string[];
+  /** With Kubernetes: the cluster's version and how long each bootstrap phase took. */
+  kubernetesVersion?: string;
+  phases?: { name: string; ms: number }[];
 }
 
 /** The side effects of a start, injectable so the flow can be tested without a VM. */
@@ -45,7 +53,7 @@ export interface StartDeps {
   resolveImage: typeof resolveGuestImage;
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
-  waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+  waitForSsh: (driver: Driver, machineName: string, logger?: Logger) => Promise<void>;
 }
 
 export const hostStartDeps: StartDeps = {
@@ -61,8 +69,8 @@ export const hostStartDeps: StartDeps = {
       accel: (await driver.runtimeInfo()).accel,
     });
   },
-  waitForSsh: async (driver, name) => {
-    await sshClientForMachine(name, await sshEndpointOf(driver)).waitForSsh(60_000);
+  waitForSsh: async (driver, name, logger) => {
+    await (await sshTo(name, driver, logger)).waitForSsh(60_000);
   },
 };
 
@@ -77,6 +85,9 @@ export interface StartContext {
   wasRunning: boolean;
   resumed: boolean;
   warnings: string[];
+  /** The Kubernetes release this start bootstraps (absent under --no-kubernetes). */
+  release?: KubernetesRelease;
+  k8s?: KubernetesContext;
 }
 
 const BOOT_TIMEOUT_MS = 10 * 60_000;
@@ -129,15 +140,7 @@ export function startSteps(): Step<StartContext>[] {
             },
           );
         }
-        if (req.kubernetes) {
-          throw new KdevError(
-            'UNSUPPORTED_HOST',
-            'the Kubernetes bootstrap is not in this build of kdev yet',
-            {
-              hints: ['Start the machine alone with: kdev start --no-kubernetes'],
-            },
-          );
-        }
+        ctx.release = checkKubernetesRequest(req, existing, wanted.kubernetesVersion);
         const driver = await ctx.deps.createDriver(
           existing?.driver ?? wanted.driver,
           req.profile,
@@ -157,7 +160,9 @@ export function startSteps(): Step<StartContext>[] {
           memoryMiB: wanted.memoryMiB,
           diskMiB: wanted.diskMiB,
           kubernetes: req.kubernetes,
-          kubernetesVersion: wanted.kubernetesVersion,
+          kubernetesVersion: ctx.release?.version ?? wanted.kubernetesVersion,
+          imageRepository: req.kubernetesOptions?.imageRepository,
+          binaryMirror: req.kubernetesOptions?.binaryMirror,
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
           ...(wanted.network ? { network: wanted.network } : {}),
@@ -235,9 +240,90 @@ export function startSteps(): Step<StartContext>[] {
     },
     {
       title: 'Connect over SSH (pinned host key)',
-      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
+      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile, ctx.req.logger),
     },
+    ...clusterSteps(),
   ];
+}
+
+/**
+ * Refuses flag combinations that make no sense (as minikube does) and version changes of an
+ * existing cluster; returns the release to bootstrap, or undefined under --no-kubernetes.
+ */
+export function checkKubernetesRequest(
+  req: StartRequest,
+  existing: Profile | undefined,
+  wantedVersion: string,
+): KubernetesRelease | undefined {
+  const o = req.kubernetesOptions ?? {};
+  if (!req.kubernetes) {
+    const given = [
+      req.kubernetesVersion !== undefined && '--kubernetes-version',
+      o.imageRepository !== undefined && '--image-repository',
+      o.binaryMirror !== undefined && '--binary-mirror',
+      o.embedCerts && '--embed-certs',
+      o.keepContext && '--keep-context',
+    ].filter(Boolean);
+    if (given.length > 0) {
+      throw new KdevError('BAD_INPUT', `${given.join(', ')} cannot be used with --no-kubernetes`, {
+        hints: ['Drop --no-kubernetes to start a cluster, or drop the Kubernetes flags'],
+      });
+    }
+    return undefined;
+  }
+  const release = resolveKubernetesVersion(existing?.kubernetesVersion ?? wantedVersion);
+  if (existing && req.kubernetesVersion !== undefined) {
+    const asked = resolveKubernetesVersion(wantedVersion);
+    if (asked.version !== release.version) {
+      throw new KdevError(
+        'BAD_INPUT',
+        `profile "${existing.name}" runs Kubernetes ${release.version}; it cannot change to ${asked.version}`,
+        {
+          hints: [
+            `Start it as it is: kdev start -p ${existing.name}`,
+            `Or make a new cluster: kdev delete -p ${existing.name} && kdev start -p ${existing.name} --kubernetes-version ${asked.version}`,
+          ],
+        },
+      );
+    }
+  }
+  return release;
+}
+
+/** The kubeadm bootstrapper's steps, run over a context made from the machine just started. */
+function clusterSteps(): Step<StartContext>[] {
+  const prepare: Step<StartContext> = {
+    title: 'Prepare the Kubernetes bootstrap',
+    enabled: (ctx) => ctx.release !== undefined,
+    run: async (ctx) => {
+      if (!ctx.release) return;
+      const profile = ctx.profile!;
+      const o = ctx.req.kubernetesOptions ?? {};
+      ctx.k8s = {
+        profile: profile.name,
+        release: ctx.release!,
+        ssh: await sshTo(profile.name, ctx.driver!, ctx.req.logger),
+        apiServerPort: (await endpointOf(ctx.driver!, API_SERVER_FORWARD)).port,
+        arch: guestArch(),
+        options: {
+          ...o,
+          imageRepository: o.imageRepository ?? profile.imageRepository,
+          binaryMirror: o.binaryMirror ?? profile.binaryMirror,
+        },
+        phases: [],
+      };
+      return ctx.release!.version;
+    },
+  };
+  const lifted = kubernetesSteps().map((step): Step<StartContext> => ({
+    title: step.title,
+    enabled: (ctx) => ctx.k8s !== undefined && (!step.enabled || step.enabled(ctx.k8s)),
+    run: async (ctx, report) => {
+      if (!ctx.k8s || (step.enabled && !step.enabled(ctx.k8s))) return;
+      return step.run(ctx.k8s, report);
+    },
+  }));
+  return [prepare, ...lifted];
 }
 
 export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;
@@ -281,5 +367,6 @@ async function startResult(ctx: StartContext, startedAt: number): Promise<StartR
     apiServer: await hostPort(API_SERVER_FORWARD),
     durationMs: Date.now() - startedAt,
     warnings: ctx.warnings,
+    ...(ctx.k8s ? { kubernetesVersion: ctx.k8s.release.version, phases: ctx.k8s.phases } : {}),
   };
 }

@@ -2,7 +2,7 @@
 // in the profile record; the cluster is reached from the host through the profile's kubeconfig context.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KdevError } from '../../lib/errors.js';
-import { lockProfile, requireProfile, saveProfile, type Profile } from '../profiles.js';
+import { loadProfile, lockProfile, requireProfile, saveProfile, type Profile } from '../profiles.js';
 import { applyObjects, deleteObjects, type ApplyOptions } from './apply.js';
 import { SUPPORTED_KUBERNETES_MINORS } from './addon-schema.js';
 import {
@@ -36,12 +36,13 @@ async function addonForKey(key: string, catalog: Catalog): Promise<Addon> {
   return isAddonPath(key) ? loadAddon(key, 'path') : resolveAddon(key, catalog);
 }
 
+/** Works before the profile exists too: then nothing is enabled yet. */
 export async function listAddons(
   profileName: string,
 ): Promise<{ addons: AddonRow[]; problems: Catalog['problems'] }> {
-  const profile = await requireProfile(profileName);
+  const profile = await loadProfile(profileName);
   const catalog = await loadCatalog();
-  const keys = new Set(enabledKeys(profile));
+  const keys = new Set(profile ? enabledKeys(profile) : []);
   const pathAddons: Addon[] = [];
   for (const key of keys) {
     if (!isAddonPath(key)) continue;
@@ -248,5 +249,30 @@ export async function enabledAddonImages(profile: Profile, extra: readonly strin
   const keys = [...new Set([...enabledKeys(profile), ...extra])];
   return addonImages(
     await withDependencies(await Promise.all(keys.map((k) => addonForKey(k, catalog))), catalog),
+  );
+}
+
+export interface AddonForwardRequest {
+  addon: string;
+  /** Unique among a machine's forwards: `addon-<addon>-<name>`. */
+  name: string;
+  guestPort: number;
+  hostPort?: number;
+}
+
+/** Guest ports the profile's enabled addons need forwarded to 127.0.0.1 (the cluster layer maps them). */
+export async function enabledAddonForwards(profile: Profile): Promise<AddonForwardRequest[]> {
+  const catalog = await loadCatalog();
+  const addons = await withDependencies(
+    await Promise.all(enabledKeys(profile).map((k) => addonForKey(k, catalog))),
+    catalog,
+  );
+  return addons.flatMap((a) =>
+    a.meta.forwards.map((f) => ({
+      addon: a.meta.name,
+      name: `addon-${a.meta.name}-${f.name}`,
+      guestPort: f.guestPort,
+      ...(f.hostPort ? { hostPort: f.hostPort } : {}),
+    })),
   );
 }

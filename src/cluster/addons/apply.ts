@@ -53,11 +53,42 @@ function apiError(err: unknown, what: string, opts: ApplyOptions): KdevError {
     const message = serverMessage((err as ApiException<unknown>).body) ?? `HTTP ${status}`;
     return new KdevError('COMMAND_FAILED', `${what}: ${message}`, { cause: err });
   }
-  const p = opts.profile ? ` -p ${opts.profile}` : '';
-  return new KdevError('COMMAND_FAILED', `${what}: cannot reach the API server (${(err as Error).message})`, {
+  const message = (err as Error).message;
+  if (/Unrecognized API version and kind/.test(message)) {
+    return new KdevError('COMMAND_FAILED', `${what}: the cluster does not serve this kind`, {
+      cause: err,
+      hints: ["Check the addon's kubernetesVersions against the cluster's version"],
+    });
+  }
+  if (!isUnreachable(err)) return new KdevError('COMMAND_FAILED', `${what}: ${message}`, { cause: err });
+  const p = opts.profile && opts.profile !== 'kdev' ? ` -p ${opts.profile}` : '';
+  return new KdevError('COMMAND_FAILED', `${what}: cannot reach the API server (${message})`, {
     cause: err,
     hints: [`Is the cluster running? kdev status${p}`, `Start it with: kdev start${p}`],
   });
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+/** A connection that never got an HTTP answer (the code may sit on the error or on its cause). */
+function isUnreachable(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as typeof e, i++
+  ) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  }
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|fetch failed/.test(
+    (err as Error).message,
+  );
 }
 
 async function until<T>(check: () => Promise<T | undefined>, what: string, opts: ApplyOptions): Promise<T> {

@@ -86,6 +86,11 @@ export function parseChecksum(text: string, source: string, allowName: boolean):
   return m[1]!.toLowerCase();
 }
 
+/** A published .sha256 file: a few dozen bytes (a 4 KiB cap keeps an HTML page out). */
+async function fetchChecksumText(url: string): Promise<string> {
+  return (await fetchBytes(url, 60_000, 4096)).toString('utf8');
+}
+
 export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -161,7 +166,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions): Promise<Cache
         const isCrictl = src.name.startsWith('crictl-');
         const target = path.join(dir, isCrictl ? 'crictl' : src.name);
         const existing = await fs.stat(target).catch(() => undefined);
-        const expected = parseChecksum((await fetchBytes(src.shaUrl)).toString('utf8'), src.shaUrl, isCrictl);
+        const expected = parseChecksum(await fetchChecksumText(src.shaUrl), src.shaUrl, isCrictl);
         if (existing?.isFile() && !isCrictl && (await sha256OfFile(target)) === expected) {
           sums.set(src.name, expected);
           continue;
@@ -185,4 +190,28 @@ export async function ensureBinaries(opts: EnsureBinariesOptions): Promise<Cache
       return { dir, sums, downloaded };
     },
   );
+}
+
+/**
+ * A kubectl that runs on this host, for `kdev kubectl`: on Linux the guest's own (same arch,
+ * same cache); elsewhere the host OS's build from the same release, verified the same way.
+ */
+export async function ensureHostKubectl(
+  opts: EnsureBinariesOptions & { platform?: string },
+): Promise<string> {
+  const platform = opts.platform ?? os.platform();
+  const arch = opts.arch ?? guestArch();
+  if (platform === 'linux') return path.join((await ensureBinaries({ ...opts, arch })).dir, 'kubectl');
+  const dir = path.join(paths.cacheDir(), 'kubernetes', opts.release.version, `${platform}-${arch}`);
+  const file = path.join(dir, 'kubectl');
+  if (await fs.stat(file).catch(() => undefined)) return file;
+  const base = opts.mirror ? mirrorBase(opts.mirror).k8s : K8S_RELEASE_BASE;
+  const url = `${base}/${opts.release.version}/bin/${platform}/${arch}/kubectl`;
+  const sha256 = parseChecksum(await fetchChecksumText(`${url}.sha256`), `${url}.sha256`, false);
+  await downloadFile(url, file, {
+    sha256,
+    onProgress: opts.report ? throttledProgress('kubectl', opts.report) : undefined,
+  });
+  await fs.chmod(file, 0o755);
+  return file;
 }

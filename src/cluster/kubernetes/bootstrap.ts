@@ -8,6 +8,7 @@ import { kubeconfigPath, updateKubeconfig, withEntry } from '../kubeconfig.js';
 import { apiServerNames, ensureProfileCerts, type ProfileCerts } from '../pki/profile-certs.js';
 import type { Step } from '../steps.js';
 import type { ApiConnection } from './api-client.js';
+import { kubeconfigEntryFor } from './profile-access.js';
 import { ensureBinaries, SUMS_FILE, type CachedBinaries, type GuestArch } from './binaries.js';
 import { guestConfigFiles, type GuestFile } from './guest-config.js';
 import { CONTROL_PLANE_HOST, DNS_DOMAIN, guestPaths, HOST_ALIAS, SERVICE_IP } from './guest-layout.js';
@@ -314,23 +315,8 @@ export function kubernetesSteps(): Step<KubernetesContext>[] {
 }
 
 export async function writeKubeconfigEntry(ctx: KubernetesContext, file: string): Promise<void> {
-  const c = ctx.certs!;
-  await updateKubeconfig(file, (doc) =>
-    withEntry(
-      doc,
-      {
-        name: ctx.profile,
-        server: `https://127.0.0.1:${ctx.apiServerPort}`,
-        caFile: c.files.caCert,
-        clientCertFile: c.files.clientCert,
-        clientKeyFile: c.files.clientKey,
-        embed: ctx.options.embedCerts
-          ? { ca: c.ca.certPem, clientCert: c.client.certPem, clientKey: c.client.keyPem }
-          : undefined,
-      },
-      { setCurrent: !ctx.options.keepContext },
-    ),
-  );
+  const entry = await kubeconfigEntryFor(ctx.profile, ctx.apiServerPort, ctx.options.embedCerts === true);
+  await updateKubeconfig(file, (doc) => withEntry(doc, entry, { setCurrent: !ctx.options.keepContext }));
 }
 
 /** "binaries 1.2s, certificates 0.4s, …" for the closing line of a start. */

@@ -1,5 +1,7 @@
 // The layout of one machine's directory, shared by the drivers and by callers that read its logs.
+import fs from 'node:fs/promises';
 import path from 'node:path';
+import { pathExists } from '../../lib/fs-atomic.js';
 import { paths } from '../../lib/paths.js';
 import type { DiskFormat } from '../driver.js';
 
@@ -45,4 +47,9 @@ export function machineFiles(name: string, dir = paths.machineDir(name)): Machin
     dataDisk: (format) => f(format === 'qcow2' ? 'data.qcow2' : 'data.img'),
     helperFile: (role, suffix) => f(`${role}.${suffix}`),
   };
+}
+
+/** Keeps the previous boot's log as <file>.1 so a failed restart does not erase the evidence. */
+export async function rotateLog(file: string): Promise<void> {
+  if (await pathExists(file)) await fs.rename(file, `${file}.1`);
 }

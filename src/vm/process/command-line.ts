@@ -65,3 +65,25 @@ export function matchesIdentity(observed: readonly string[] | string, id: Proces
     head === path.basename(id.executable)
   );
 }
+
+/**
+ * For a process no record describes (started by an older kdev, or its record is damaged): true
+ * when `flag value` appear as two adjacent whole arguments of an executable whose file name
+ * matches exeName. Still exact elements, never a substring of one.
+ */
+export function hasArgumentPair(
+  observed: readonly string[] | string,
+  exeName: RegExp,
+  flag: string,
+  value: string,
+): boolean {
+  if (typeof observed !== 'string') {
+    if (!exeName.test(path.basename(observed[0] ?? ''))) return false;
+    return observed.some((a, i) => i > 0 && a === flag && observed[i + 1] === value);
+  }
+  const first = observed.split(' ')[0] ?? '';
+  return (
+    exeName.test(path.basename(first)) &&
+    (observed.endsWith(` ${flag} ${value}`) || observed.includes(` ${flag} ${value} `))
+  );
+}

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { pidAlive } from '../../lib/process.js';
-import { matchesIdentity, readCommandLine, type ProcessIdentity } from './command-line.js';
+import { hasArgumentPair, matchesIdentity, readCommandLine, type ProcessIdentity } from './command-line.js';
 import { inheritedFds } from './inherited-fds.js';
 
 export { pidAlive };
@@ -146,6 +146,35 @@ export async function isRunning(
   if (!pidAlive(record.pid)) return false;
   const observed = await readCommandLine(record.pid, platform);
   return observed !== undefined && matchesIdentity(observed, record);
+}
+
+/**
+ * A live process named by pidFile that no record describes (an older kdev started it, or the record
+ * is damaged), adopted when its executable matches exeName and it passes `pidFlag pidFile` as two
+ * whole arguments. Its record then holds its argv as observed, so later checks are exact.
+ */
+export async function adoptFromPidFile(
+  pidFile: string,
+  how: { role: string; exeName: RegExp; pidFlag: string; logFile: string },
+  platform: NodeJS.Platform = process.platform,
+): Promise<ProcessRecord | undefined> {
+  const pid = await readPidFile(pidFile);
+  if (pid === undefined || !pidAlive(pid)) return undefined;
+  const observed = await readCommandLine(pid, platform);
+  if (observed === undefined || !hasArgumentPair(observed, how.exeName, how.pidFlag, pidFile))
+    return undefined;
+  // ps gives one joined string: split it on spaces, which the exact check later repeats the same way.
+  const argv = typeof observed === 'string' ? observed.split(' ') : observed;
+  return {
+    role: how.role,
+    pid,
+    executable: argv[0]!,
+    args: argv.slice(1),
+    identityArg: pidFile,
+    pidFile,
+    logFile: how.logFile,
+    startedAt: new Date(0).toISOString(),
+  };
 }
 
 export async function readPidFile(file: string): Promise<number | undefined> {

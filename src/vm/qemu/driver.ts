@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
 import { hostRunner, type CommandRunner } from '../../lib/exec.js';
-import { pathExists, readFileIfExists } from '../../lib/fs-atomic.js';
+import { readFileIfExists } from '../../lib/fs-atomic.js';
 import type {
   Driver,
   DriverDeps,
@@ -16,7 +16,7 @@ import type {
   RuntimeInfo,
   StopOptions,
 } from '../driver.js';
-import { machineFiles, type MachineFiles } from '../machine/files.js';
+import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js';
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
@@ -24,6 +24,7 @@ import { validateForwards } from '../network/forward.js';
 import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
 import { machineGvproxyPaths, requireGvproxy, startGvproxy } from '../network/gvproxy-process.js';
 import {
+  adoptFromPidFile,
   HYPERVISOR_ROLE,
   isRunning,
   spawnProcess,
@@ -36,7 +37,7 @@ import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } fro
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
 import { checkQemuTools } from './host-tools.js';
 import { machineUuid } from './machine-uuid.js';
-import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES } from './options.js';
+import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
 
 export interface QemuDriverDeps extends DriverDeps {
@@ -119,13 +120,13 @@ export class QemuDriver implements Driver {
     }
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
-    this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
     const options = parseQemuOptions(spec.options);
+    this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
 
     const f = this.files;
     await this.cleanUp();
-    await rotate(f.consoleLog);
-    await rotate(f.hypervisorLog);
+    await rotateLog(f.consoleLog);
+    await rotateLog(f.hypervisorLog);
 
     // gvproxy first: QEMU connects to its socket once, at start. Forwards are exposed before the
     // guest boots (gvproxy dials the guest per connection), so a taken port fails the start now.
@@ -220,9 +221,19 @@ export class QemuDriver implements Driver {
     }
   }
 
+  /** Every process of the machine: from its record, else a qemu its pidfile names (older kdev). */
   private async processes(record?: MachineRecord): Promise<ProcessRecord[]> {
     const r = record ?? (await readMachineRecord(this.files.record).catch(() => undefined));
-    return r?.runtime?.processes ?? [];
+    const recorded = r?.runtime?.processes ?? [];
+    if (recorded.some((p) => p.role === HYPERVISOR_ROLE)) return recorded;
+    const how = {
+      role: HYPERVISOR_ROLE,
+      exeName: /^qemu-system-/,
+      pidFlag: '-pidfile',
+      logFile: this.files.hypervisorLog,
+    };
+    const adopted = await adoptFromPidFile(this.files.pidFile, how, this.platform);
+    return adopted ? [adopted, ...recorded] : recorded;
   }
 
   /** The hypervisor's record while that very process still runs. */
@@ -374,18 +385,3 @@ export class QemuDriver implements Driver {
 
 export const createQemuDriver = (machineName: string, deps: DriverDeps): Driver =>
   new QemuDriver(machineName, deps);
-
-/** Keeps the previous boot's log as <file>.1 so a failed restart does not erase the evidence. */
-async function rotate(file: string): Promise<void> {
-  if (await pathExists(file)) await fs.rename(file, `${file}.1`);
-}
-
-function startFailureHints(output: string): string[] {
-  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
-    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
-  }
-  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
-    return ['KVM is not usable here: retry with --qemu-accel tcg'];
-  }
-  return ['See the full qemu output: kdev logs'];
-}

@@ -1,5 +1,6 @@
 // The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
-// spec: the accelerator and the network back end.
+// spec (the accelerator and the network back end), and the hints for a qemu that would not start
+// with them.
 import { KdevError } from '../../lib/errors.js';
 import { isQemuAccel, NETWORK_MODES, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';
 
@@ -32,4 +33,15 @@ export function parseQemuOptions(options: Record<string, string>): QemuOptions {
     });
   }
   return { accel, network: network as NetworkMode };
+}
+
+/** What to tell the user when qemu exits at once, from what it printed. */
+export function startFailureHints(output: string): string[] {
+  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
+    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
+  }
+  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
+    return ['KVM is not usable here: retry with --qemu-accel tcg'];
+  }
+  return ['See the full qemu output: kdev logs'];
 }

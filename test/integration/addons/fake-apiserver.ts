@@ -36,7 +36,13 @@ const BUILTIN: Record<string, Resource[]> = {
   'apiextensions.k8s.io/v1': [
     { name: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
   ],
-  'rbac.authorization.k8s.io/v1': [{ name: 'clusterroles', kind: 'ClusterRole', namespaced: false }],
+  'rbac.authorization.k8s.io/v1': [
+    { name: 'clusterroles', kind: 'ClusterRole', namespaced: false },
+    { name: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
+    { name: 'roles', kind: 'Role', namespaced: true },
+    { name: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+  ],
+  'storage.k8s.io/v1': [{ name: 'storageclasses', kind: 'StorageClass', namespaced: false }],
 };
 
 function makeCerts(dir: string): { ca: string; cert: string; key: string } {

@@ -316,4 +316,19 @@ maybe('qemu driver (real qemu, fake guest)', () => {
       decoy.kill('SIGKILL');
     }
   });
+
+  it('a qemu that no record describes (an older kdev started it) is found by its pidfile', async () => {
+    const d = driver('m9');
+    const spec = await specFor('m9');
+    await d.create(spec);
+    await d.start(spec);
+    const pid = (await d.runtimeInfo()).pid!;
+    const recordFile = path.join(home, 'machines', 'm9', 'machine.json');
+    const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+    delete record.runtime;
+    fs.writeFileSync(recordFile, JSON.stringify(record));
+    expect(await d.state()).toBe('Running');
+    await d.remove();
+    expect(pidAlive(pid)).toBe(false);
+  });
 });

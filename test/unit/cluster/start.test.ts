@@ -183,12 +183,50 @@ describe('startMachine', () => {
     expect(driver.calls).toEqual([]);
   });
 
-  test('Kubernetes is refused, for now, before anything is written', async () => {
-    await expect(startMachine(req({ kubernetes: true }), run, deps)).rejects.toMatchObject({
-      message: expect.stringMatching(/Kubernetes bootstrap/),
-      hints: [expect.stringMatching(/--no-kubernetes/)],
+  test('Kubernetes flags with --no-kubernetes are refused before anything is written', async () => {
+    await expect(
+      startMachine(req({ kubernetesVersion: 'v1.36.4', kubernetesOptions: { embedCerts: true } }), run, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: '--kubernetes-version, --embed-certs cannot be used with --no-kubernetes',
     });
     await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+  });
+
+  test('a version outside the window is refused with the window, before anything is written', async () => {
+    await expect(
+      startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.30.1' }), run, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      hints: [expect.stringMatching(/v1\.37, v1\.36, v1\.35, v1\.34/)],
+    });
+    await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+  });
+
+  test('with Kubernetes the bootstrap steps follow the machine steps; the profile keeps the version', async () => {
+    // Runs the machine's steps for real and stops before the first one that needs the guest.
+    const upToPrepare: StepRunner = async (steps, ctx) => {
+      for (const s of steps) {
+        titles.push(s.title);
+        if (s.title === 'Inspect the guest') break;
+        await s.run(ctx, () => undefined);
+      }
+    };
+    await startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.36.4' }), upToPrepare, deps);
+    expect(titles.slice(titles.indexOf('Connect over SSH (pinned host key)'))).toEqual([
+      'Connect over SSH (pinned host key)',
+      'Prepare the Kubernetes bootstrap',
+      'Inspect the guest',
+    ]);
+    expect((await loadProfile('dev'))!.kubernetesVersion).toBe('v1.36.4');
+    // Another version for the same cluster is refused; the same one (or none) is fine.
+    await expect(
+      startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.37.1' }), upToPrepare, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/cannot change to v1\.37\.1/),
+    });
+    await expect(startMachine(req({ kubernetes: true }), upToPrepare, deps)).resolves.toBeDefined();
   });
 
   test('a failed boot releases the lock and keeps the machine for the next try', async () => {

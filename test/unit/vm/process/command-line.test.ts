@@ -1,4 +1,8 @@
-import { matchesIdentity, readCommandLine } from '../../../../src/vm/process/command-line.js';
+import {
+  hasArgumentPair,
+  matchesIdentity,
+  readCommandLine,
+} from '../../../../src/vm/process/command-line.js';
 
 const qemu = {
   executable: 'qemu-system-x86_64',
@@ -74,5 +78,32 @@ describe('readCommandLine', () => {
     expect(typeof joined).toBe('string');
     expect(joined).toContain(process.argv[1]!);
     expect(await readCommandLine(2 ** 22 + 12345, process.platform)).toBeUndefined();
+  });
+});
+
+describe('hasArgumentPair (a qemu no record describes)', () => {
+  const qemuName = /^qemu-system-/;
+  it('wants the flag and the path as two adjacent whole arguments of a qemu', () => {
+    expect(
+      hasArgumentPair(
+        ['/usr/bin/qemu-system-x86_64', '-pidfile', '/m/h.pid', '-m', '1G'],
+        qemuName,
+        '-pidfile',
+        '/m/h.pid',
+      ),
+    ).toBe(true);
+    expect(
+      hasArgumentPair(['node', '-e', 'x', '-pidfile', '/m/h.pid'], qemuName, '-pidfile', '/m/h.pid'),
+    ).toBe(false);
+    expect(
+      hasArgumentPair(['qemu-system-x86_64', '-pidfile', '/m/h.pid.1'], qemuName, '-pidfile', '/m/h.pid'),
+    ).toBe(false);
+    expect(
+      hasArgumentPair(['qemu-system-x86_64', '-name', '/m/h.pid'], qemuName, '-pidfile', '/m/h.pid'),
+    ).toBe(false);
+    expect(
+      hasArgumentPair('qemu-system-x86_64 -m 1G -pidfile /m/h.pid', qemuName, '-pidfile', '/m/h.pid'),
+    ).toBe(true);
+    expect(hasArgumentPair('sleep 100 -pidfile /m/h.pid', qemuName, '-pidfile', '/m/h.pid')).toBe(false);
   });
 });

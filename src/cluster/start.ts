@@ -340,6 +340,7 @@ export async function startMachine(
   const startedAt = Date.now();
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
+  await resolveSettings(req);
   const release = await lockProfile(req.profile, 0);
   try {
     const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };

@@ -206,6 +206,29 @@ export async function disableAddon(
   }
 }
 
+/** `--addons a,b` (repeatable): the words, trimmed, empty ones dropped. */
+export function parseAddonsFlag(values: readonly string[] | string | undefined): string[] {
+  const list = typeof values === 'string' ? [values] : (values ?? []);
+  return [
+    ...new Set(
+      list
+        .flatMap((v) => v.split(','))
+        .map((w) => w.trim())
+        .filter((w) => w !== ''),
+    ),
+  ];
+}
+
+/** Resolves `--addons` before a start boots anything, so a typo fails in a second, not after the boot. */
+export async function checkRequestedAddons(words: readonly string[], kubernetes: boolean): Promise<void> {
+  if (words.length === 0) return;
+  if (!kubernetes) {
+    throw new KdevError('BAD_INPUT', '--addons needs Kubernetes: it cannot be used with --no-kubernetes');
+  }
+  const catalog = await loadCatalog();
+  await withDependencies(await Promise.all(words.map((w) => resolveAddon(w, catalog))), catalog);
+}
+
 export interface StartAddonOptions extends AddonApplyOptions {
   /** `kdev start --addons a,b`: enabled on top of what the profile already has. */
   requested?: readonly string[];

@@ -24,3 +24,24 @@ export function profileKubeConfig(profile: string): KubeConfig {
   kc.setCurrentContext(profile);
   return kc;
 }
+
+export interface ClusterCredentials {
+  name: string;
+  server: string;
+  caPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+/** A KubeConfig from credentials in memory: what start uses, whatever the user's kubeconfig holds. */
+export function kubeConfigFor(c: ClusterCredentials): KubeConfig {
+  const kc = new KubeConfig();
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  kc.loadFromOptions({
+    clusters: [{ name: c.name, server: c.server, caData: b64(c.caPem), skipTLSVerify: false }],
+    users: [{ name: c.name, certData: b64(c.clientCertPem), keyData: b64(c.clientKeyPem) }],
+    contexts: [{ name: c.name, cluster: c.name, user: c.name }],
+    currentContext: c.name,
+  });
+  return kc;
+}

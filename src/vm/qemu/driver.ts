@@ -120,7 +120,6 @@ export class QemuDriver implements Driver {
     }
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
-    const options = parseQemuOptions(spec.options);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
 
     const f = this.files;

@@ -121,6 +121,7 @@ export class QemuDriver implements Driver {
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
+    const options = parseQemuOptions(spec.options);
 
     const f = this.files;
     await this.cleanUp();

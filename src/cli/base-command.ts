@@ -3,6 +3,7 @@ import { Command, Flags, Interfaces } from '@oclif/core';
 import { KdevError, toKdevError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { DEFAULT_PROFILE, validateProfileName } from '../lib/profile-name.js';
+import { redactUrls } from '../lib/redact.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof KdevCommand)['baseFlags'] & T['flags']
@@ -31,6 +32,12 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     'log-file': Flags.string({ description: 'Append debug logs to this file', helpGroup: GLOBAL }),
   };
 
+  /**
+   * Whether the command checks --profile itself: `delete` must reach a folder whose name is not a
+   * valid profile name (it validates that the folder exists and is a single path component).
+   */
+  static checksProfileName = false;
+
   protected flags!: BaseFlags<T>;
   protected args!: Args<T>;
   /** Positional words beyond the declared args (commands with strict = false). */
@@ -57,7 +64,8 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>;
     this.args = args as Args<T>;
     this.rest = argv.map(String);
-    validateProfileName(this.flags.profile);
+    if (!(this.ctor as unknown as typeof KdevCommand).checksProfileName)
+      validateProfileName(this.flags.profile);
     this.log_ = createLogger({ verbose: this.flags.verbose, logFile: this.flags['log-file'] });
   }
 
@@ -85,15 +93,16 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     const kerr = fromOclif(err);
     const verbose = this.flags?.verbose ?? this.earlyVerbose;
     if (this.jsonOutput) {
-      process.stdout.write(`${JSON.stringify({ error: kerr.toJSON() })}\n`);
+      process.stdout.write(`${redactUrls(JSON.stringify({ error: kerr.toJSON() }))}\n`);
     } else {
-      let out = `✖ ${kerr.message}\n`;
-      for (const hint of kerr.hints) out += `  → ${hint}\n`;
+      // Whatever a library put in a message, credentials in a URL are never shown.
+      let out = `✖ ${redactUrls(kerr.message)}\n`;
+      for (const hint of kerr.hints) out += `  → ${redactUrls(hint)}\n`;
       const origin = kerr.cause instanceof Error ? kerr.cause : kerr;
-      if (verbose && origin.stack) out += `${origin.stack}\n`;
+      if (verbose && origin.stack) out += `${redactUrls(origin.stack)}\n`;
       process.stderr.write(out);
     }
-    this.log_?.debug(`error ${kerr.code}: ${kerr.message}`);
+    this.log_?.debug(`error ${kerr.code}: ${redactUrls(kerr.message)}`);
     process.exitCode = kerr.exitCode;
   }
 }
@@ -101,6 +110,7 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
 /** oclif's own parse errors (unknown flag, bad option) become one-line BAD_INPUT errors. */
 function fromOclif(err: Error & { oclif?: { exit?: number } }): KdevError {
   if (err instanceof KdevError) return err;
+  if (err.name === 'ZodError') return toKdevError(err);
   if (
     err.oclif !== undefined ||
     (err.constructor.name.endsWith('Error') && /flag|argument|Expected/i.test(err.message))

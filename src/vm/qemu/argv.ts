@@ -1,5 +1,6 @@
 // The qemu command line as data: a pure function, so every flag is visible in one unit test.
 import type { Arch } from '../driver.js';
+import type { Forward } from '../network/forward.js';
 
 export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
 
@@ -39,7 +40,8 @@ export interface QemuArgvOptions {
   cmdline: string;
   disks: QemuDisk[];
   shares: QemuShare[];
-  ports: { ssh: number; apiServer: number };
+  /** Each becomes a slirp hostfwd on 127.0.0.1. */
+  forwards: Forward[];
   qmpSocket: string;
   pidFile: string;
   consoleLog: string;
@@ -51,11 +53,12 @@ export interface QemuArgvOptions {
   /** SMBIOS system UUID: systemd derives the guest's machine-id from it, so the journal of
    * earlier boots stays readable. Stable per machine. */
   uuid?: string;
+  /**
+   * `--network gvproxy`: a stream socket to gvproxy's -listen-qemu instead of slirp. Forwards
+   * then live in gvproxy (network/gvproxy.ts), and the MAC must be gvproxy's static-lease one.
+   */
+  gvproxy?: { socket: string; mac: string };
 }
-
-/** The guest ports the host forwards to: sshd and the Kubernetes API server. */
-export const GUEST_SSH_PORT = 22;
-export const GUEST_API_SERVER_PORT = 8443;
 
 export function qemuBinaryName(arch: Arch): string {
   return `qemu-system-${arch}`;
@@ -92,16 +95,24 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
   }
 
-  const fwd = [
-    `hostfwd=tcp:127.0.0.1:${o.ports.ssh}-:${GUEST_SSH_PORT}`,
-    `hostfwd=tcp:127.0.0.1:${o.ports.apiServer}-:${GUEST_API_SERVER_PORT}`,
-  ];
-  args.push(
-    '-netdev',
-    ['user', 'id=net0', ...fwd].join(','),
-    '-device',
-    'virtio-net-pci,netdev=net0,romfile=',
-  );
+  if (o.gvproxy) {
+    // server=off: QEMU connects to gvproxy, which must already listen (it does not retry).
+    // Forwards are then gvproxy's (added through its API), not hostfwd.
+    args.push(
+      '-netdev',
+      `stream,id=net0,server=off,addr.type=unix,addr.path=${escapeOpt(o.gvproxy.socket)}`,
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${o.gvproxy.mac},romfile=`,
+    );
+  } else {
+    const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
+    args.push(
+      '-netdev',
+      ['user', 'id=net0', ...fwd].join(','),
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=',
+    );
+  }
 
   for (const s of o.shares) {
     const fs = [
@@ -136,8 +147,16 @@ function machineArgs(o: QemuArgvOptions): string[] {
   const cpu = o.accel === 'tcg' ? 'max' : 'host';
   const accel = ['-accel', o.accel];
   if (o.arch === 'x86_64') return ['-machine', 'q35', ...accel, '-cpu', cpu];
-  // Emulated arm64: -cpu max also emulates pointer authentication, which made boots 5x slower.
-  const out = ['-machine', 'virt', ...accel, '-cpu', o.accel === 'tcg' ? 'cortex-a72' : cpu];
+  // On Apple silicon (hvf) highmem=on lets guest RAM and PCI MMIO go above 4 GiB; QEMU caps it
+  // to the host's IPA size itself. Other accelerators keep QEMU's default. Emulated arm64 gets
+  // cortex-a72: -cpu max also emulates pointer authentication, which made boots 5x slower.
+  const out = [
+    '-machine',
+    o.accel === 'hvf' ? 'virt,highmem=on' : 'virt',
+    ...accel,
+    '-cpu',
+    o.accel === 'tcg' ? 'cortex-a72' : cpu,
+  ];
   if (o.firmware?.vars) {
     out.push(
       '-drive',

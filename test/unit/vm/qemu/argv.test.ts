@@ -14,7 +14,10 @@ const base: QemuArgvOptions = {
     { id: 'seed', path: '/m/seed.img', format: 'raw', serial: 'kdev-seed', readOnly: true },
   ],
   shares: [{ id: 'fs0', hostPath: '/home/me/src', tag: 'kdev0' }],
-  ports: { ssh: 40022, apiServer: 40443 },
+  forwards: [
+    { name: 'ssh', guestPort: 22, hostPort: 40022 },
+    { name: 'apiserver', guestPort: 8443, hostPort: 40443 },
+  ],
   qmpSocket: '/m/control.sock',
   pidFile: '/m/hypervisor.pid',
   consoleLog: '/m/console.log',
@@ -68,7 +71,7 @@ describe('buildQemuArgv', () => {
   ] as const)('aarch64 with %s uses virt and -cpu %s', (accel, cpu) => {
     const { binary, args } = buildQemuArgv({ ...base, arch: 'aarch64', accel });
     expect(binary).toBe('qemu-system-aarch64');
-    expect(values(args, '-machine')).toEqual(['virt']);
+    expect(values(args, '-machine')).toEqual([accel === 'hvf' ? 'virt,highmem=on' : 'virt']);
     expect(values(args, '-accel')).toEqual([accel]);
     expect(values(args, '-cpu')).toEqual([cpu]);
     expect(args).not.toContain('-bios');

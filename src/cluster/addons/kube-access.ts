@@ -1,0 +1,47 @@
+// The host's kubeconfig for one profile: its context is named after the profile (written by start
+// and `kdev update-context`); $KUBECONFIG is honoured as kubectl does.
+import { KubeConfig } from '@kubernetes/client-node';
+import { KdevError } from '../../lib/errors.js';
+
+export function profileKubeConfig(profile: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    throw new KdevError('BAD_CONFIG', `cannot read the kubeconfig: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const p = profile === 'kdev' ? '' : ` -p ${profile}`;
+  if (!kc.getContexts().some((c) => c.name === profile)) {
+    throw new KdevError('NOT_FOUND', `the kubeconfig has no context "${profile}"`, {
+      hints: [
+        `Start the cluster with: kdev start${p}`,
+        `Or write the context again with: kdev update-context${p}`,
+      ],
+    });
+  }
+  kc.setCurrentContext(profile);
+  return kc;
+}
+
+export interface ClusterCredentials {
+  name: string;
+  server: string;
+  caPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+/** A KubeConfig from credentials in memory: what start uses, whatever the user's kubeconfig holds. */
+export function kubeConfigFor(c: ClusterCredentials): KubeConfig {
+  const kc = new KubeConfig();
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  kc.loadFromOptions({
+    clusters: [{ name: c.name, server: c.server, caData: b64(c.caPem), skipTLSVerify: false }],
+    users: [{ name: c.name, certData: b64(c.clientCertPem), keyData: b64(c.clientKeyPem) }],
+    contexts: [{ name: c.name, cluster: c.name, user: c.name }],
+    currentContext: c.name,
+  });
+  return kc;
+}

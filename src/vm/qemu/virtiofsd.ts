@@ -127,6 +127,3 @@ export function vhostUserFsArgs(m: Pick<VirtiofsdMount, 'id' | 'tag' | 'socketPa
     `vhost-user-fs-pci,queue-size=1024,chardev=${m.id},tag=${m.tag}`,
   ];
 }
-
-/** The guest's 9p msize (bytes); the mount option and QEMU's limit agree on it. */
-export const NINEP_MSIZE = 512 * 1024;

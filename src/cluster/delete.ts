@@ -4,6 +4,7 @@ import { pathExists } from '../lib/fs-atomic.js';
 import { paths } from '../lib/paths.js';
 import { driverFor } from './access.js';
 import { listProfiles, lockProfile, removeProfile } from './profiles.js';
+import { stopWatchHelper } from './watch-helper.js';
 
 export interface DeleteResult {
   deleted: string[];
@@ -18,6 +19,7 @@ async function deleteOne(name: string): Promise<boolean> {
     if (!(await pathExists(machineDir)) && !(await pathExists(paths.profileDir(name)))) return false;
     const { driver } = await driverFor(name);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
+    await stopWatchHelper(name);
     await driver.remove();
     await fs.rm(machineDir, { recursive: true, force: true });
     await removeProfile(name);

@@ -17,6 +17,7 @@ const mountSchema = (z: Zod) =>
     guestPath: z.string(),
     type: z.enum(MOUNT_TYPES),
     tag: z.string(),
+    readOnly: z.boolean().default(false),
   });
 
 const profileSchema = lazySchema((z) =>
@@ -32,6 +33,8 @@ const profileSchema = lazySchema((z) =>
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
     isoUrl: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
+    /** Whether a helper replays host edits of the mounts inside the guest (start --watch); unset = yes. */
+    watchMounts: z.boolean().optional(),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
     /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
     phase: z.enum(['creating', 'created']),

@@ -7,10 +7,12 @@ import { waitForReady } from '../vm/boot-watch.js';
 import { createDriver, type Driver, type MachineSpec, type MachineState } from '../vm/driver.js';
 import { resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine-files.js';
-import type { QemuAccel } from '../vm/names.js';
+import { MOUNT_TYPES, type MountType, type QemuAccel } from '../vm/names.js';
 import { sshClientForMachine } from '../vm/ssh.js';
+import { parseMountArg, resolveMounts, type ResolvedMount } from './mounts.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
+import { startWatchHelper, wantsWatcher } from './watch-helper.js';
 import type { Step } from './steps.js';
 
 export interface StartRequest extends StartFlags {
@@ -18,6 +20,12 @@ export interface StartRequest extends StartFlags {
   kubernetes: boolean;
   isoUrl?: string;
   bootTimeoutMs?: number;
+  /** --mount values (HOST[:GUEST][:OPTIONS]); given, they replace the profile's mounts. */
+  mounts?: string[];
+  /** --mount-type: the transport for mounts that name none. */
+  mountType?: string;
+  /** --watch / --no-watch: replay host edits in the guest. */
+  watch?: boolean;
 }
 
 export interface StartResult {
@@ -40,6 +48,8 @@ export interface StartDeps {
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
   waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+  /** Starts the background replay of host edits for the profile's mounts; absent in tests. */
+  startWatcher?: (profile: Profile) => Promise<string | undefined>;
 }
 
 export const hostStartDeps: StartDeps = {
@@ -58,6 +68,10 @@ export const hostStartDeps: StartDeps = {
   waitForSsh: async (driver, name) => {
     await sshClientForMachine(name, await driver.sshEndpoint()).waitForSsh(60_000);
   },
+  startWatcher: async (profile) => {
+    if (!wantsWatcher(profile)) return undefined;
+    return `kdev watch running (pid ${await startWatchHelper(profile.name)})`;
+  },
 };
 
 export interface StartContext {
@@ -71,6 +85,8 @@ export interface StartContext {
   wasRunning: boolean;
   resumed: boolean;
   warnings: string[];
+  /** The mounts given now differ from the machine's: its files are written again. */
+  mountsChanged?: boolean;
 }
 
 const BOOT_TIMEOUT_MS = 10 * 60_000;
@@ -128,9 +144,24 @@ export function startSteps(): Step<StartContext>[] {
         }
         const driver = ctx.deps.createDriver(existing?.driver ?? wanted.driver, req.profile);
         ctx.driver = driver;
+        const mounts = await requestedMounts(req, driver);
         if (existing) {
           ctx.warnings.push(...ignoredChanges(existing, req, wanted));
           ctx.profile = existing;
+          if (mounts || req.watch !== undefined) {
+            if ((await driver.state()) === 'Running') {
+              ctx.warnings.push(
+                `--mount/--watch ignored: "${req.profile}" is running; stop it to change its mounts`,
+              );
+            } else {
+              ctx.profile = {
+                ...existing,
+                mounts: mounts ?? existing.mounts,
+                watchMounts: req.watch ?? existing.watchMounts,
+              };
+              ctx.mountsChanged = mounts !== undefined;
+            }
+          }
           return;
         }
         const [ssh, apiServer] = await freePorts(2);
@@ -145,7 +176,8 @@ export function startSteps(): Step<StartContext>[] {
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
           isoUrl: req.isoUrl,
-          mounts: [],
+          mounts: mounts ?? [],
+          watchMounts: req.watch,
           ports: { ssh: ssh ?? 0, apiServer: apiServer ?? 0 },
           phase: 'creating',
           createdAt: new Date().toISOString(),
@@ -180,7 +212,7 @@ export function startSteps(): Step<StartContext>[] {
       title: 'Create machine',
       run: async (ctx) => {
         const profile = ctx.profile!;
-        if (profile.phase === 'created') {
+        if (profile.phase === 'created' && !ctx.mountsChanged) {
           const state = await ctx.driver!.state();
           if (state !== 'Nonexistent') return 'exists';
         }
@@ -213,7 +245,36 @@ export function startSteps(): Step<StartContext>[] {
       title: 'Connect over SSH (pinned host key)',
       run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
     },
+    {
+      title: 'Replay host edits in the guest',
+      run: async (ctx) => {
+        const problems = (await ctx.driver!.runtimeInfo()).problems ?? [];
+        ctx.warnings.push(...problems);
+        if (!ctx.deps.startWatcher) return 'skipped';
+        return (await ctx.deps.startWatcher(ctx.profile!)) ?? 'nothing to watch';
+      },
+    },
   ];
+}
+
+/** The --mount set asked for now, checked against what the driver offers here; undefined when none given. */
+async function requestedMounts(req: StartRequest, driver: Driver): Promise<ResolvedMount[] | undefined> {
+  let defaultType: MountType | undefined;
+  if (req.mountType !== undefined) {
+    if (!(MOUNT_TYPES as readonly string[]).includes(req.mountType)) {
+      throw new KdevError(
+        'BAD_INPUT',
+        `--mount-type ${req.mountType} is not one of ${MOUNT_TYPES.join(', ')}`,
+      );
+    }
+    defaultType = req.mountType as MountType;
+  }
+  if (!req.mounts || req.mounts.length === 0) return undefined;
+  const offered = (await driver.availableMountTypes?.()) ?? driver.info().mountTypes;
+  return resolveMounts(
+    req.mounts.map((m) => parseMountArg(m)),
+    { offered, defaultType },
+  );
 }
 
 export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;

@@ -2,6 +2,7 @@
 import { createDriver, type Driver, type MachineState } from '../vm/driver.js';
 import { sshClientForMachine } from '../vm/ssh.js';
 import { lockProfile, requireProfile } from './profiles.js';
+import { stopWatchHelper } from './watch-helper.js';
 
 /**
  * A clean shutdown asked of the guest itself over SSH, so the data disk is flushed and unmounted;
@@ -39,6 +40,7 @@ export async function stopMachine(
     const profile = await requireProfile(name);
     const driver = createDriver(profile.driver, name);
     const before = await driver.state();
+    await stopWatchHelper(name);
     if (before === 'Running' && !opts.force) await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000);
     if ((await driver.state()) !== 'Stopped')
       await driver.stop({ force: opts.force, timeoutMs: opts.timeoutMs });

@@ -18,6 +18,16 @@ export default class Start extends KdevCommand<typeof Start> {
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
+    mount: Flags.string({
+      description:
+        "Host folder to mount, repeatable: HOST[:GUEST][:ro|9p|virtiofs,...] (the guest path is after the last ':'; none = same path)",
+      multiple: true,
+    }),
+    'mount-type': Flags.string({ description: 'Mount transport when a --mount names none: virtiofs or 9p' }),
+    watch: Flags.boolean({
+      description: 'Replay host edits of the mounts in the guest so its watchers fire (default: on)',
+      allowNo: true,
+    }),
   };
 
   async run(): Promise<void> {
@@ -32,6 +42,9 @@ export default class Start extends KdevCommand<typeof Start> {
       kubernetesVersion: f['kubernetes-version'],
       qemuAccel: f['qemu-accel'],
       isoUrl: f['iso-url'],
+      mounts: f.mount,
+      mountType: f['mount-type'],
+      watch: f.watch,
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

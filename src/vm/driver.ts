@@ -36,6 +36,7 @@ export interface MountSpec {
   type: MountType;
   /** The 9p mount_tag / virtiofs tag the guest mounts by. */
   tag: string;
+  readOnly?: boolean;
 }
 
 export interface MachineSpec {
@@ -71,10 +72,14 @@ export interface RuntimeInfo {
   /** The accelerator of the last start, e.g. 'kvm' or 'tcg'. */
   accel?: string;
   pid?: number;
+  /** Helper processes (e.g. virtiofsd) that should run beside the hypervisor but do not. */
+  problems?: string[];
 }
 
 export interface Driver {
   info(): DriverInfo;
+  /** The mount transports usable on this host now (helpers found), best first; info() when absent. */
+  availableMountTypes?(): Promise<MountType[]>;
   /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
   validate(spec: MachineSpec): Promise<void>;
   /** Writes everything start() needs under the machine dir. Keeps an existing data disk. */

@@ -26,6 +26,7 @@ const machineSpecSchema = (z: Zod) => {
         guestPath: z.string().min(1),
         type: z.enum(MOUNT_TYPES),
         tag: z.string().min(1),
+        readOnly: z.boolean().optional(),
       }),
     ),
     ports: z.object({ ssh: port, apiServer: port }),

@@ -1,5 +1,6 @@
 // The qemu command line as data: a pure function, so every flag is visible in one unit test.
 import type { Arch } from '../driver.js';
+import { sharedMemoryArgs, vhostUserFsArgs, type VirtiofsdMount } from './virtiofsd.js';
 
 export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
 
@@ -39,6 +40,8 @@ export interface QemuArgvOptions {
   cmdline: string;
   disks: QemuDisk[];
   shares: QemuShare[];
+  /** virtiofs mounts whose virtiofsd sockets exist; adds the shared-memory backend they need. */
+  virtiofs?: Array<Pick<VirtiofsdMount, 'id' | 'tag' | 'socketPath'>>;
   ports: { ssh: number; apiServer: number };
   qmpSocket: string;
   pidFile: string;
@@ -113,6 +116,10 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     ];
     if (s.readOnly) fs.push('readonly=on');
     args.push('-virtfs', fs.join(','));
+  }
+  if (o.virtiofs && o.virtiofs.length > 0) {
+    args.push(...sharedMemoryArgs(o.memoryMiB));
+    for (const v of o.virtiofs) args.push(...vhostUserFsArgs(v));
   }
 
   args.push(

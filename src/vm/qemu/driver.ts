@@ -27,6 +27,14 @@ import { buildSeedImage } from '../seed.js';
 import { hostAccelProbes, resolveAccel, type AccelProbes } from './accel.js';
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
 import { QmpClient, qmpExecute } from './qmp.js';
+import { findVirtiofsd } from './virtiofsd.js';
+import {
+  liveVirtiofsd,
+  startVirtiofsds,
+  stopVirtiofsds,
+  virtiofsdFiles,
+  virtiofsMounts,
+} from './virtiofsd-process.js';
 
 export interface QemuDriverDeps extends DriverDeps {
   accelProbes?: AccelProbes;
@@ -69,7 +77,13 @@ export class QemuDriver implements Driver {
   }
 
   info(): DriverInfo {
-    return { name: 'qemu', mountTypes: ['9p'], ipDiscovery: 'hostfwd', needsKernel: true };
+    return { name: 'qemu', mountTypes: ['virtiofs', '9p'], ipDiscovery: 'hostfwd', needsKernel: true };
+  }
+
+  /** virtiofs needs a virtiofsd on this host (and memfd, which macOS lacks); 9p is built in. */
+  async availableMountTypes(): Promise<Array<'virtiofs' | '9p'>> {
+    if (this.platform !== 'linux') return ['9p'];
+    return (await findVirtiofsd({ env: this.env, runner: this.runner })) ? ['virtiofs', '9p'] : ['9p'];
   }
 
   private log(line: string): void {
@@ -126,8 +140,8 @@ export class QemuDriver implements Driver {
         throw bad(`mount tag "${m.tag}" must be 1-31 letters, digits, '.', '_' or '-'`);
       if (tags.has(m.tag)) throw bad(`mount tag "${m.tag}" is used twice`);
       tags.add(m.tag);
-      if (!path.posix.isAbsolute(m.guestPath) || /\s/.test(m.guestPath)) {
-        throw bad(`mount target "${m.guestPath}" must be an absolute guest path without spaces`);
+      if (!path.posix.isAbsolute(m.guestPath)) {
+        throw bad(`mount target "${m.guestPath}" must be an absolute guest path`);
       }
     }
     if (Buffer.byteLength(this.files.controlSocket) > MAX_SOCKET_PATH) {
@@ -152,6 +166,18 @@ export class QemuDriver implements Driver {
         });
       }
     }
+    if (spec.mounts.some((m) => m.type === 'virtiofs') && !(await this.virtiofsd())) {
+      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)', {
+        hints: [
+          'Install it (Debian 13+/Ubuntu 24.04+: sudo apt-get install virtiofsd), or set KDEV_VIRTIOFSD',
+          'Or use 9p mounts: --mount-type 9p',
+        ],
+      });
+    }
+  }
+
+  private virtiofsd() {
+    return findVirtiofsd({ env: this.env, runner: this.runner });
   }
 
   private async findTool(tool: string): Promise<string | undefined> {
@@ -206,7 +232,12 @@ export class QemuDriver implements Driver {
       hostKey: await fs.readFile(f.hostKey, 'utf8'),
       hostPublicKey: await fs.readFile(f.hostPublicKey, 'utf8'),
       hostname: spec.name,
-      mounts: spec.mounts.map((m) => ({ tag: m.tag, guestPath: m.guestPath, type: m.type })),
+      mounts: spec.mounts.map((m) => ({
+        tag: m.tag,
+        guestPath: m.guestPath,
+        type: m.type,
+        readOnly: m.readOnly ?? false,
+      })),
     });
     await writeFileAtomic(f.seedDisk, seed);
 
@@ -258,6 +289,14 @@ export class QemuDriver implements Driver {
     const f = this.files;
     await this.removeStaleRuntimeFiles();
     await rotate(f.consoleLog);
+    // qemu connects to every virtiofsd socket as it starts, so the helpers go first.
+    const virtiofs = virtiofsMounts(f.dir, spec.mounts);
+    if (virtiofs.length > 0) {
+      const daemon = await this.virtiofsd();
+      if (!daemon)
+        throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+      await startVirtiofsds(f.dir, daemon, virtiofs);
+    }
     await rotate(f.hypervisorLog);
 
     const { binary, args } = buildQemuArgv({
@@ -273,7 +312,10 @@ export class QemuDriver implements Driver {
         { id: 'data', path: f.dataDisk, format: 'qcow2', serial: 'kdev-data' },
         { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },
       ],
-      shares: spec.mounts.map((m, i) => ({ id: `fs${i}`, hostPath: m.hostPath, tag: m.tag })),
+      shares: spec.mounts
+        .filter((m) => m.type === '9p')
+        .map((m, i) => ({ id: `fs${i}`, hostPath: m.hostPath, tag: m.tag, readOnly: m.readOnly ?? false })),
+      virtiofs,
       ports: spec.ports,
       qmpSocket: f.controlSocket,
       pidFile: f.pidFile,
@@ -290,7 +332,12 @@ export class QemuDriver implements Driver {
     };
     await writeFileAtomic(this.runtimeFile, `${JSON.stringify(runtime, null, 2)}\n`);
     this.log(`${binary} ${args.join(' ')}`);
-    await this.spawnQemu(binary, args);
+    try {
+      await this.spawnQemu(binary, args);
+    } catch (err) {
+      await stopVirtiofsds(f.dir, virtiofs.length);
+      throw err;
+    }
   }
 
   /**
@@ -424,6 +471,24 @@ export class QemuDriver implements Driver {
   private async removeStaleRuntimeFiles(): Promise<void> {
     await fs.rm(this.files.pidFile, { force: true });
     await fs.rm(this.files.controlSocket, { force: true });
+    await stopVirtiofsds(this.files.dir, await this.virtiofsCount());
+  }
+
+  private async virtiofsCount(): Promise<number> {
+    const r = await readMachineRecord(this.files.spec).catch(() => undefined);
+    return r ? virtiofsMounts(this.files.dir, r.spec.mounts).length : 0;
+  }
+
+  /** A virtiofs mount whose helper died cannot be reattached; the machine must be restarted. */
+  private async helperProblems(): Promise<string[]> {
+    const r = await readMachineRecord(this.files.spec).catch(() => undefined);
+    if (!r) return [];
+    const out: string[] = [];
+    for (const [i, m] of virtiofsMounts(this.files.dir, r.spec.mounts).entries()) {
+      if ((await liveVirtiofsd(virtiofsdFiles(this.files.dir, i))) === undefined)
+        out.push(`virtiofsd for ${m.hostPath} is not running (restart the machine to bring the mount back)`);
+    }
+    return out;
   }
 
   async remove(): Promise<void> {
@@ -451,11 +516,13 @@ export class QemuDriver implements Driver {
     } catch {
       // Informational only: a damaged file just means we do not know the accelerator.
     }
+    const pid = await this.livePid();
     return {
       consoleLog: this.files.consoleLog,
       hypervisorLog: this.files.hypervisorLog,
       accel: runtime.accel,
-      pid: await this.livePid(),
+      pid,
+      ...(pid !== undefined ? { problems: await this.helperProblems() } : {}),
     };
   }
 }

@@ -4,7 +4,6 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { hostRunner, which, type CommandRunner } from '../../lib/exec.js';
-import { escapeOpt } from './argv.js';
 
 /** Where distributions and Homebrew put virtiofsd when it is not on PATH. */
 export const VIRTIOFSD_PATHS: readonly string[] = [
@@ -122,7 +121,8 @@ export function sharedMemoryArgs(memoryMiB: number): string[] {
 export function vhostUserFsArgs(m: Pick<VirtiofsdMount, 'id' | 'tag' | 'socketPath'>): string[] {
   return [
     '-chardev',
-    `socket,id=${m.id},path=${escapeOpt(m.socketPath)}`,
+    // A literal comma in a QEMU option value is written twice.
+    `socket,id=${m.id},path=${m.socketPath.replaceAll(',', ',,')}`,
     '-device',
     `vhost-user-fs-pci,queue-size=1024,chardev=${m.id},tag=${m.tag}`,
   ];

@@ -16,7 +16,7 @@ describe('createDriver', () => {
     expect(DRIVER_NAMES).toEqual(['qemu', 'vfkit']);
     expect(createDriver('qemu', 'dev').info()).toEqual({
       name: 'qemu',
-      mountTypes: ['9p'],
+      mountTypes: ['virtiofs', '9p'],
       ipDiscovery: 'hostfwd',
       needsKernel: true,
     });

@@ -249,7 +249,7 @@ export async function startLiveMount(req: LiveMountRequest): Promise<LiveMountSe
               m.guestPath,
             ],
             {
-              timeoutMs: 15_000,
+              timeoutMs: 60_000,
             },
           )
           .catch(() => undefined);
@@ -293,11 +293,12 @@ function mountFailure(code: number | null, stderr: string, guestPath: string): K
 }
 
 /** Polls the guest's mount table until the sshfs mount is there. */
-async function waitForGuestMount(ssh: SshClient, guestPath: string, timeoutMs = 60_000): Promise<void> {
+async function waitForGuestMount(ssh: SshClient, guestPath: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const r = await ssh.exec(['findmnt', '-n', '-o', 'FSTYPE', '--mountpoint', guestPath], {
-      timeoutMs: 15_000,
+      // Generous: a TCG guest under load can take many seconds per SSH round trip.
+      timeoutMs: 60_000,
     });
     if (r.stdout.includes('sshfs')) return;
     await new Promise((res) => setTimeout(res, 300));

@@ -31,6 +31,12 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     'log-file': Flags.string({ description: 'Append debug logs to this file', helpGroup: GLOBAL }),
   };
 
+  /**
+   * Whether the command checks --profile itself: `delete` must reach a folder whose name is not a
+   * valid profile name (it validates that the folder exists and is a single path component).
+   */
+  static checksProfileName = false;
+
   protected flags!: BaseFlags<T>;
   protected args!: Args<T>;
   /** Positional words beyond the declared args (commands with strict = false). */
@@ -57,7 +63,8 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>;
     this.args = args as Args<T>;
     this.rest = argv.map(String);
-    validateProfileName(this.flags.profile);
+    if (!(this.ctor as unknown as typeof KdevCommand).checksProfileName)
+      validateProfileName(this.flags.profile);
     this.log_ = createLogger({ verbose: this.flags.verbose, logFile: this.flags['log-file'] });
   }
 

@@ -1,23 +1,29 @@
 // Reaching a running machine: the driver behind a profile, SSH sessions, the guest's address.
 import { KdevError } from '../lib/errors.js';
-import { createDriver, type Driver } from '../vm/driver.js';
-import { sshClientForMachine } from '../vm/ssh.js';
+import type { Logger } from '../lib/log.js';
+import type { Driver } from '../vm/driver.js';
+import { loadDriver } from '../vm/registry.js';
+import { sshClientForMachine, type SystemSshClient } from '../vm/ssh.js';
+import { API_SERVER_FORWARD, endpointOf, sshEndpointOf } from './forwards.js';
 import { loadProfile, requireProfile, type Profile } from './profiles.js';
 
 /** The profile (if readable) and its driver; a corrupt profile still yields the default driver. */
-export async function driverFor(name: string): Promise<{ profile?: Profile; driver: Driver }> {
+export async function driverFor(
+  name: string,
+  logger?: Logger,
+): Promise<{ profile?: Profile; driver: Driver }> {
   let profile: Profile | undefined;
   try {
     profile = await loadProfile(name);
   } catch {
     // A corrupt profile must still be deletable: fall back to the default driver's view.
   }
-  return { profile, driver: createDriver(profile?.driver ?? 'qemu', name) };
+  return { profile, driver: await loadDriver(profile?.driver ?? 'qemu', name, { logger }) };
 }
 
-export async function requireRunning(name: string): Promise<Driver> {
+export async function requireRunning(name: string, logger?: Logger): Promise<Driver> {
   const profile = await requireProfile(name);
-  const driver = createDriver(profile.driver, name);
+  const driver = await loadDriver(profile.driver, name, { logger });
   const state = await driver.state();
   if (state !== 'Running') {
     throw new KdevError('VM_ERROR', `profile "${name}" is not running (${state})`, {
@@ -27,10 +33,16 @@ export async function requireRunning(name: string): Promise<Driver> {
   return driver;
 }
 
+/** An SSH client for the machine's ssh forward; each command and its exit code go to logger. */
+export async function sshTo(name: string, driver: Driver, logger?: Logger): Promise<SystemSshClient> {
+  const { host, port } = await sshEndpointOf(driver);
+  return sshClientForMachine(name, { host, port }, { log: logger && ((line) => logger.debug(line)) });
+}
+
 /** Runs argv in the guest with this terminal's stdio (a login shell when empty); the remote exit code. */
-export async function sshInto(name: string, argv: readonly string[]): Promise<number> {
-  const driver = await requireRunning(name);
-  return sshClientForMachine(name, await driver.sshEndpoint()).interactive(argv);
+export async function sshInto(name: string, argv: readonly string[], logger?: Logger): Promise<number> {
+  const driver = await requireRunning(name, logger);
+  return (await sshTo(name, driver, logger)).interactive(argv);
 }
 
 export interface IpResult {
@@ -41,14 +53,18 @@ export interface IpResult {
 }
 
 /** The guest's own IPv4 address (behind hostfwd drivers it is reachable only through the forwards). */
-export async function machineIp(name: string): Promise<IpResult> {
-  const driver = await requireRunning(name);
-  const ssh = await driver.sshEndpoint();
-  const r = await sshClientForMachine(name, ssh).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
+export async function machineIp(name: string, logger?: Logger): Promise<IpResult> {
+  const driver = await requireRunning(name, logger);
+  const { host, port } = await sshEndpointOf(driver);
+  const ssh = { host, port };
+  const r = await (
+    await sshTo(name, driver, logger)
+  ).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
     timeoutMs: 15_000,
   });
   const ip = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
   if (!ip)
     throw new KdevError('VM_ERROR', 'the guest reported no IPv4 address', { hints: ['See: kdev logs'] });
-  return { ip, ipDiscovery: driver.info().ipDiscovery, ssh, apiServer: await driver.apiServerEndpoint() };
+  const api = await endpointOf(driver, API_SERVER_FORWARD);
+  return { ip, ipDiscovery: driver.info().ipDiscovery, ssh, apiServer: { host: api.host, port: api.port } };
 }

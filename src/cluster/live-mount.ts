@@ -10,8 +10,8 @@ import { KdevError } from '../lib/errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../lib/fs-atomic.js';
 import { paths } from '../lib/paths.js';
 import { pidAlive } from '../lib/process.js';
-import { shellJoin, sshClientForMachine, type SshClient } from '../vm/ssh.js';
-import { requireRunning } from './access.js';
+import { shellJoin, type SshClient } from '../vm/ssh.js';
+import { requireRunning, sshTo } from './access.js';
 import { parseMountArg, reservedReason } from './mounts.js';
 import { WatchReplay } from './watch-replay.js';
 
@@ -166,7 +166,7 @@ async function checkRequest(req: LiveMountRequest) {
 export async function startLiveMount(req: LiveMountRequest): Promise<LiveMountSession> {
   const m = await checkRequest(req);
   const driver = await requireRunning(req.profile);
-  const ssh = sshClientForMachine(req.profile, await driver.sshEndpoint());
+  const ssh = await sshTo(req.profile, driver);
   const sftp = await findSftpServer();
 
   // Own process groups: a Ctrl-C on the terminal reaches only us, and we unmount in order.

@@ -1,9 +1,9 @@
 // The machine's logs: the serial console file on the host, and the guest journal over SSH.
 import fs from 'node:fs/promises';
 import { KdevError } from '../lib/errors.js';
-import { machineFiles } from '../vm/machine-files.js';
-import { sshClientForMachine } from '../vm/ssh.js';
-import { requireRunning } from './access.js';
+import { machineFiles } from '../vm/machine/files.js';
+import type { Logger } from '../lib/log.js';
+import { requireRunning, sshTo } from './access.js';
 import { requireProfile } from './profiles.js';
 
 export async function readConsole(name: string): Promise<string> {
@@ -13,15 +13,20 @@ export async function readConsole(name: string): Promise<string> {
 }
 
 /** The guest journal; when the machine is down, says so rather than failing (unless required). */
-export async function guestJournal(name: string, lines: number, required: boolean): Promise<string> {
+export async function guestJournal(
+  name: string,
+  lines: number,
+  required: boolean,
+  logger?: Logger,
+): Promise<string> {
   let driver;
   try {
-    driver = await requireRunning(name);
+    driver = await requireRunning(name, logger);
   } catch (err) {
     if (required) throw err;
     return `(no journal: ${(err as Error).message})\n`;
   }
-  const ssh = sshClientForMachine(name, await driver.sshEndpoint());
+  const ssh = await sshTo(name, driver, logger);
   const r = await ssh.exec(['sudo', 'journalctl', '-b', '--no-pager', '-n', String(lines)], {
     timeoutMs: 30_000,
   });

@@ -17,7 +17,7 @@ export type HostStateProbe = (name: string, driver: string) => Promise<string>;
 
 // Loaded only when there is a profile to probe: the drivers are most of this command's start-up.
 const driverState: HostStateProbe = async (name, driver) =>
-  (await import('../vm/driver.js')).createDriver(driver, name).state();
+  (await (await import('../vm/registry.js')).loadDriver(driver, name)).state();
 
 export async function listProfileStatuses(probe: HostStateProbe = driverState): Promise<ProfileStatus[]> {
   const entries = await listProfiles();

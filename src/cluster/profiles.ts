@@ -32,9 +32,15 @@ const profileSchema = lazySchema((z) =>
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
     isoUrl: z.string().optional(),
+    /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
+    imageRepository: z.string().optional(),
+    binaryMirror: z.string().optional(),
+    isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
     /** Whether a helper replays host edits of the mounts inside the guest (start --watch); unset = yes. */
     watchMounts: z.boolean().optional(),
+    /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */
+    addons: z.array(z.string()).optional(),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),
     /** 'creating' until the machine's files all exist, so a killed start can be told apart. */
     phase: z.enum(['creating', 'created']),

@@ -1,5 +1,6 @@
 // What a start asks for: flags first, then global defaults (kdev config), then built-in defaults.
 import { KdevError } from '../lib/errors.js';
+import { STABLE_VERSION } from './kubernetes/versions.js';
 import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../vm/names.js';
 import { parseConfigValue, readGlobalConfig, type GlobalConfig } from './global-config.js';
 
@@ -8,7 +9,7 @@ export const DEFAULTS = {
   cpus: 2,
   memoryMiB: 4096,
   diskMiB: 20480,
-  kubernetesVersion: 'v1.33.5',
+  kubernetesVersion: STABLE_VERSION,
   containerRuntime: 'containerd',
 } as const;
 
@@ -47,7 +48,11 @@ export async function resolveSettings(flags: StartFlags, global?: GlobalConfig):
     cpus: pick('cpus', flags.cpus) ?? DEFAULTS.cpus,
     memoryMiB: pick('memory', flags.memory) ?? DEFAULTS.memoryMiB,
     diskMiB: pick('disk-size', flags.diskSize) ?? DEFAULTS.diskMiB,
-    kubernetesVersion: pick('kubernetes-version', flags.kubernetesVersion) ?? DEFAULTS.kubernetesVersion,
+    kubernetesVersion:
+      pick(
+        'kubernetes-version',
+        flags.kubernetesVersion === 'stable' ? STABLE_VERSION : flags.kubernetesVersion,
+      ) ?? DEFAULTS.kubernetesVersion,
     containerRuntime: g['container-runtime'] ?? DEFAULTS.containerRuntime,
     qemuAccel: accel,
   };

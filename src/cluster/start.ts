@@ -3,12 +3,18 @@
 import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { freePorts } from '../lib/net.js';
+import type { Logger } from '../lib/log.js';
 import { waitForReady } from '../vm/boot-watch.js';
-import { createDriver, type Driver, type MachineSpec, type MachineState } from '../vm/driver.js';
-import { resolveGuestImage } from '../vm/image.js';
-import { machineFiles } from '../vm/machine-files.js';
+import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
+import { checkImageSource, resolveGuestImage } from '../vm/image.js';
+import { machineFiles } from '../vm/machine/files.js';
 import { MOUNT_TYPES, type MountType, type QemuAccel } from '../vm/names.js';
-import { sshClientForMachine } from '../vm/ssh.js';
+import { loadDriver } from '../vm/registry.js';
+import { sshTo } from './access.js';
+import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
+import { guestArch } from './kubernetes/binaries.js';
+import { kubernetesSteps, type KubernetesContext, type KubernetesOptions } from './kubernetes/bootstrap.js';
+import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
 import { parseMountArg, resolveMounts, type ResolvedMount } from './mounts.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
@@ -19,6 +25,7 @@ export interface StartRequest extends StartFlags {
   profile: string;
   kubernetes: boolean;
   isoUrl?: string;
+  isoSha256?: string;
   bootTimeoutMs?: number;
   /** --mount values (HOST[:GUEST][:OPTIONS]); given, they replace the profile's mounts. */
   mounts?: string[];
@@ -26,6 +33,10 @@ export interface StartRequest extends StartFlags {
   mountType?: string;
   /** --watch / --no-watch: replay host edits in the guest. */
   watch?: boolean;
+  /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
+  logger?: Logger;
+  /** --image-repository, --binary-mirror, --embed-certs, --keep-context. */
+  kubernetesOptions?: KubernetesOptions;
 }
 
 export interface StartResult {
@@ -39,21 +50,24 @@ export interface StartResult {
   apiServer: { host: string; port: number };
   durationMs: number;
   warnings: string[];
+  /** With Kubernetes: the cluster's version and how long each bootstrap phase took. */
+  kubernetesVersion?: string;
+  phases?: { name: string; ms: number }[];
 }
 
 /** The side effects of a start, injectable so the flow can be tested without a VM. */
 export interface StartDeps {
-  createDriver: (driverName: string, machineName: string) => Driver;
+  createDriver: (driverName: string, machineName: string, logger?: Logger) => Promise<Driver>;
   resolveImage: typeof resolveGuestImage;
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
-  waitForSsh: (driver: Driver, machineName: string) => Promise<void>;
+  waitForSsh: (driver: Driver, machineName: string, logger?: Logger) => Promise<void>;
   /** Starts the background replay of host edits for the profile's mounts; absent in tests. */
   startWatcher?: (profile: Profile) => Promise<string | undefined>;
 }
 
 export const hostStartDeps: StartDeps = {
-  createDriver,
+  createDriver: (driverName, machineName, logger) => loadDriver(driverName, machineName, { logger }),
   resolveImage: resolveGuestImage,
   waitForGuest: async (driver, name, timeoutMs) => {
     const files = machineFiles(name);
@@ -65,8 +79,8 @@ export const hostStartDeps: StartDeps = {
       accel: (await driver.runtimeInfo()).accel,
     });
   },
-  waitForSsh: async (driver, name) => {
-    await sshClientForMachine(name, await driver.sshEndpoint()).waitForSsh(60_000);
+  waitForSsh: async (driver, name, logger) => {
+    await (await sshTo(name, driver, logger)).waitForSsh(60_000);
   },
   startWatcher: async (profile) => {
     if (!wantsWatcher(profile)) return undefined;
@@ -87,12 +101,20 @@ export interface StartContext {
   warnings: string[];
   /** The mounts given now differ from the machine's: its files are written again. */
   mountsChanged?: boolean;
+  /** The Kubernetes release this start bootstraps (absent under --no-kubernetes). */
+  release?: KubernetesRelease;
+  k8s?: KubernetesContext;
 }
 
 const BOOT_TIMEOUT_MS = 10 * 60_000;
 
 function archOfHost(): 'x86_64' | 'aarch64' {
   return os.arch() === 'arm64' ? 'aarch64' : 'x86_64';
+}
+
+/** The profile's settings a driver takes as its own options (qemu: accel), keyed as it names them. */
+function driverOptions(info: DriverInfo, all: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(all).filter(([key]) => info.options.includes(key)));
 }
 
 /** What differs between an existing profile and the flags given now: kept as-is, with a warning. */
@@ -133,16 +155,12 @@ export function startSteps(): Step<StartContext>[] {
             },
           );
         }
-        if (req.kubernetes) {
-          throw new KdevError(
-            'UNSUPPORTED_HOST',
-            'the Kubernetes bootstrap is not in this build of kdev yet',
-            {
-              hints: ['Start the machine alone with: kdev start --no-kubernetes'],
-            },
-          );
-        }
-        const driver = ctx.deps.createDriver(existing?.driver ?? wanted.driver, req.profile);
+        ctx.release = checkKubernetesRequest(req, existing, wanted.kubernetesVersion);
+        const driver = await ctx.deps.createDriver(
+          existing?.driver ?? wanted.driver,
+          req.profile,
+          req.logger,
+        );
         ctx.driver = driver;
         const mounts = await requestedMounts(req, driver);
         if (existing) {
@@ -172,10 +190,13 @@ export function startSteps(): Step<StartContext>[] {
           memoryMiB: wanted.memoryMiB,
           diskMiB: wanted.diskMiB,
           kubernetes: req.kubernetes,
-          kubernetesVersion: wanted.kubernetesVersion,
+          kubernetesVersion: ctx.release?.version ?? wanted.kubernetesVersion,
+          imageRepository: req.kubernetesOptions?.imageRepository,
+          binaryMirror: req.kubernetesOptions?.binaryMirror,
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
           isoUrl: req.isoUrl,
+          isoSha256: req.isoSha256,
           mounts: mounts ?? [],
           watchMounts: req.watch,
           ports: { ssh: ssh ?? 0, apiServer: apiServer ?? 0 },
@@ -190,6 +211,9 @@ export function startSteps(): Step<StartContext>[] {
         const profile = ctx.profile!;
         const image = await ctx.deps.resolveImage({
           isoUrl: ctx.req.isoUrl ?? profile.isoUrl,
+          // A new --iso-url comes with its own pin (or none); else the one the profile was made with.
+          isoSha256:
+            ctx.req.isoUrl !== undefined ? ctx.req.isoSha256 : (ctx.req.isoSha256 ?? profile.isoSha256),
           arch: archOfHost(),
           log: report,
         });
@@ -200,9 +224,9 @@ export function startSteps(): Step<StartContext>[] {
           diskMiB: profile.diskMiB,
           image,
           mounts: profile.mounts,
-          ports: profile.ports,
+          forwards: profileForwards(profile.ports),
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          accel: ctx.accelOverride ?? profile.qemuAccel,
+          options: driverOptions(ctx.driver!.info(), { accel: ctx.accelOverride ?? profile.qemuAccel }),
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;
@@ -233,7 +257,7 @@ export function startSteps(): Step<StartContext>[] {
           ctx.wasRunning = true;
           return 'already running';
         }
-        await ctx.driver!.start();
+        await ctx.driver!.start(ctx.spec!);
       },
     },
     {
@@ -243,10 +267,11 @@ export function startSteps(): Step<StartContext>[] {
     },
     {
       title: 'Connect over SSH (pinned host key)',
-      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile),
+      run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile, ctx.req.logger),
     },
     {
       title: 'Replay host edits in the guest',
+      enabled: (ctx) => (ctx.profile?.mounts.length ?? 0) > 0,
       run: async (ctx) => {
         const problems = (await ctx.driver!.runtimeInfo()).problems ?? [];
         ctx.warnings.push(...problems);
@@ -254,6 +279,7 @@ export function startSteps(): Step<StartContext>[] {
         return (await ctx.deps.startWatcher(ctx.profile!)) ?? 'nothing to watch';
       },
     },
+    ...clusterSteps(),
   ];
 }
 
@@ -277,6 +303,86 @@ async function requestedMounts(req: StartRequest, driver: Driver): Promise<Resol
   );
 }
 
+/**
+ * Refuses flag combinations that make no sense (as minikube does) and version changes of an
+ * existing cluster; returns the release to bootstrap, or undefined under --no-kubernetes.
+ */
+export function checkKubernetesRequest(
+  req: StartRequest,
+  existing: Profile | undefined,
+  wantedVersion: string,
+): KubernetesRelease | undefined {
+  const o = req.kubernetesOptions ?? {};
+  if (!req.kubernetes) {
+    const given = [
+      req.kubernetesVersion !== undefined && '--kubernetes-version',
+      o.imageRepository !== undefined && '--image-repository',
+      o.binaryMirror !== undefined && '--binary-mirror',
+      o.embedCerts && '--embed-certs',
+      o.keepContext && '--keep-context',
+    ].filter(Boolean);
+    if (given.length > 0) {
+      throw new KdevError('BAD_INPUT', `${given.join(', ')} cannot be used with --no-kubernetes`, {
+        hints: ['Drop --no-kubernetes to start a cluster, or drop the Kubernetes flags'],
+      });
+    }
+    return undefined;
+  }
+  const release = resolveKubernetesVersion(existing?.kubernetesVersion ?? wantedVersion);
+  if (existing && req.kubernetesVersion !== undefined) {
+    const asked = resolveKubernetesVersion(wantedVersion);
+    if (asked.version !== release.version) {
+      throw new KdevError(
+        'BAD_INPUT',
+        `profile "${existing.name}" runs Kubernetes ${release.version}; it cannot change to ${asked.version}`,
+        {
+          hints: [
+            `Start it as it is: kdev start -p ${existing.name}`,
+            `Or make a new cluster: kdev delete -p ${existing.name} && kdev start -p ${existing.name} --kubernetes-version ${asked.version}`,
+          ],
+        },
+      );
+    }
+  }
+  return release;
+}
+
+/** The kubeadm bootstrapper's steps, run over a context made from the machine just started. */
+function clusterSteps(): Step<StartContext>[] {
+  const prepare: Step<StartContext> = {
+    title: 'Prepare the Kubernetes bootstrap',
+    enabled: (ctx) => ctx.release !== undefined,
+    run: async (ctx) => {
+      if (!ctx.release) return;
+      const profile = ctx.profile!;
+      const o = ctx.req.kubernetesOptions ?? {};
+      ctx.k8s = {
+        profile: profile.name,
+        release: ctx.release!,
+        ssh: await sshTo(profile.name, ctx.driver!, ctx.req.logger),
+        apiServerPort: (await endpointOf(ctx.driver!, API_SERVER_FORWARD)).port,
+        arch: guestArch(),
+        options: {
+          ...o,
+          imageRepository: o.imageRepository ?? profile.imageRepository,
+          binaryMirror: o.binaryMirror ?? profile.binaryMirror,
+        },
+        phases: [],
+      };
+      return ctx.release!.version;
+    },
+  };
+  const lifted = kubernetesSteps().map((step): Step<StartContext> => ({
+    title: step.title,
+    enabled: (ctx) => ctx.k8s !== undefined && (!step.enabled || step.enabled(ctx.k8s)),
+    run: async (ctx, report) => {
+      if (!ctx.k8s || (step.enabled && !step.enabled(ctx.k8s))) return;
+      return step.run(ctx.k8s, report);
+    },
+  }));
+  return [prepare, ...lifted];
+}
+
 export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;
 
 /**
@@ -289,6 +395,8 @@ export async function startMachine(
   deps: StartDeps = hostStartDeps,
 ): Promise<StartResult> {
   const startedAt = Date.now();
+  // Bad input is refused before the lock, so it leaves nothing behind.
+  checkImageSource(req.isoUrl, req.isoSha256);
   const release = await lockProfile(req.profile, 0);
   try {
     const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };
@@ -301,6 +409,10 @@ export async function startMachine(
 
 async function startResult(ctx: StartContext, startedAt: number): Promise<StartResult> {
   const driver = ctx.driver!;
+  const hostPort = async (name: string) => {
+    const { host, port } = await endpointOf(driver, name);
+    return { host, port };
+  };
   return {
     profile: ctx.req.profile,
     state: await driver.state(),
@@ -308,9 +420,10 @@ async function startResult(ctx: StartContext, startedAt: number): Promise<StartR
     alreadyRunning: ctx.wasRunning,
     resumed: ctx.resumed,
     kubernetes: ctx.req.kubernetes,
-    ssh: await driver.sshEndpoint(),
-    apiServer: await driver.apiServerEndpoint(),
+    ssh: await hostPort('ssh'),
+    apiServer: await hostPort(API_SERVER_FORWARD),
     durationMs: Date.now() - startedAt,
     warnings: ctx.warnings,
+    ...(ctx.k8s ? { kubernetesVersion: ctx.k8s.release.version, phases: ctx.k8s.phases } : {}),
   };
 }

@@ -1,5 +1,7 @@
 // `kdev status`: per component state, and minikube's exit-code bitmask.
-import { createDriver, type MachineState } from '../vm/driver.js';
+import type { MachineState } from '../vm/driver.js';
+import { loadDriver } from '../vm/registry.js';
+import { clusterStatus } from './kubernetes/cluster-status.js';
 import { loadProfile } from './profiles.js';
 
 export type ComponentState =
@@ -37,7 +39,7 @@ export async function machineStatus(name: string): Promise<StatusResult> {
       Kubeconfig: 'Nonexistent',
     };
   }
-  const driver = createDriver(profile.driver, name);
+  const driver = await loadDriver(profile.driver, name);
   const host = profile.phase === 'creating' ? 'Error' : await driver.state();
   const problems = host === 'Running' ? ((await driver.runtimeInfo()).problems ?? []) : [];
   const base = {
@@ -48,7 +50,7 @@ export async function machineStatus(name: string): Promise<StatusResult> {
   };
   if (!profile.kubernetes)
     return { ...base, Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' };
-  // Only `start --no-kubernetes` exists so far (start refuses the rest), so no profile has a
-  // cluster whose components could be probed.
-  return { ...base, Kubelet: 'Stopped', APIServer: 'Stopped', Kubeconfig: 'Misconfigured' };
+  // A stopped machine: everything is down (minikube's exit code 7).
+  if (host !== 'Running') return { ...base, Kubelet: 'Stopped', APIServer: 'Stopped', Kubeconfig: 'Stopped' };
+  return { ...base, ...(await clusterStatus(name, driver)) };
 }

@@ -1,6 +1,8 @@
 // `kdev stop`: ask the guest to power off, then ACPI, then the hypervisor's hard stop.
-import { createDriver, type Driver, type MachineState } from '../vm/driver.js';
-import { sshClientForMachine } from '../vm/ssh.js';
+import type { Logger } from '../lib/log.js';
+import type { Driver, MachineState } from '../vm/driver.js';
+import { loadDriver } from '../vm/registry.js';
+import { sshTo } from './access.js';
 import { lockProfile, requireProfile } from './profiles.js';
 import { stopWatchHelper } from './watch-helper.js';
 
@@ -8,9 +10,14 @@ import { stopWatchHelper } from './watch-helper.js';
  * A clean shutdown asked of the guest itself over SSH, so the data disk is flushed and unmounted;
  * the driver's ACPI and hard stops remain the fallbacks when the guest does not answer.
  */
-async function powerOffFromInside(name: string, driver: Driver, timeoutMs: number): Promise<void> {
+async function powerOffFromInside(
+  name: string,
+  driver: Driver,
+  timeoutMs: number,
+  logger?: Logger,
+): Promise<void> {
   try {
-    const ssh = sshClientForMachine(name, await driver.sshEndpoint());
+    const ssh = await sshTo(name, driver, logger);
     // The connection drops as the guest goes down; that is success, not an error.
     await ssh
       .exec(['sudo', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 })
@@ -33,15 +40,16 @@ export interface StopResult {
 
 export async function stopMachine(
   name: string,
-  opts: { force?: boolean; timeoutMs?: number } = {},
+  opts: { force?: boolean; timeoutMs?: number; logger?: Logger } = {},
 ): Promise<StopResult> {
   const release = await lockProfile(name, 30_000);
   try {
     const profile = await requireProfile(name);
-    const driver = createDriver(profile.driver, name);
+    const driver = await loadDriver(profile.driver, name, { logger: opts.logger });
     const before = await driver.state();
     await stopWatchHelper(name);
-    if (before === 'Running' && !opts.force) await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000);
+    if (before === 'Running' && !opts.force)
+      await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000, opts.logger);
     if ((await driver.state()) !== 'Stopped')
       await driver.stop({ force: opts.force, timeoutMs: opts.timeoutMs });
     return { profile: name, wasRunning: before === 'Running', state: await driver.state() };

@@ -1,15 +1,15 @@
-// Who watches the mounts once `kdev start` has returned: a detached `kdev watch` process per
-// running machine, with a pidfile in the machine dir. It ends by itself when the guest goes away
-// (its SSH session closes), and stop/delete end it explicitly.
-import { spawn } from 'node:child_process';
+// Who watches the mounts once `kdev start` has returned: a detached `kdev watch` per running
+// machine, started through the process module and remembered in the machine dir (watch.json) so
+// stop and delete find exactly that process. It also ends by itself when the guest goes away
+// (its SSH session closes).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { paths } from '../lib/paths.js';
-import { pidAlive } from '../lib/process.js';
-import { processArgv, readPidFile, waitForExit } from '../vm/process.js';
+import { isRunning, spawnProcess, stopProcesses, type ProcessRecord } from '../vm/process/processes.js';
 import type { Profile } from './profiles.js';
 
 const files = (name: string) => ({
+  record: path.join(paths.machineDir(name), 'watch.json'),
   pidFile: path.join(paths.machineDir(name), 'watch.pid'),
   log: path.join(paths.machineDir(name), 'watch.log'),
 });
@@ -19,13 +19,18 @@ export function wantsWatcher(profile: Profile): boolean {
   return profile.watchMounts !== false && profile.mounts.some((m) => !m.readOnly);
 }
 
-/** The helper's pid when the pidfile names a live `kdev watch` of this profile. */
-export async function liveWatchHelper(name: string): Promise<number | undefined> {
-  const pid = await readPidFile(files(name).pidFile);
-  if (pid === undefined || !pidAlive(pid)) return undefined;
-  const argv = await processArgv(pid);
-  if (argv && !(argv.includes('watch') && argv.includes(name))) return undefined;
-  return pid;
+/** The helper's record; a missing or damaged file means there is none. */
+async function readRecord(file: string): Promise<ProcessRecord | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as ProcessRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function liveRecord(name: string): Promise<ProcessRecord | undefined> {
+  const r = await readRecord(files(name).record);
+  return r && (await isRunning(r)) ? r : undefined;
 }
 
 /** Starts the helper (once); `cli` is the kdev entry script, run with this Node. */
@@ -33,34 +38,25 @@ export async function startWatchHelper(
   name: string,
   cli: string = process.argv[1] ?? 'kdev',
 ): Promise<number> {
-  const running = await liveWatchHelper(name);
-  if (running !== undefined) return running;
+  const running = await liveRecord(name);
+  if (running) return running.pid;
   const f = files(name);
-  const out = await fs.open(f.log, 'a', 0o600);
-  try {
-    const child = spawn(process.execPath, [cli, 'watch', '-p', name], {
-      detached: true,
-      stdio: ['ignore', out.fd, out.fd],
-      env: { ...process.env, KDEV_PROFILE: name },
-    });
-    child.unref();
-    if (!child.pid) throw new Error('spawn gave no pid');
-    await fs.writeFile(f.pidFile, `${child.pid}\n`, { mode: 0o600 });
-    return child.pid;
-  } finally {
-    await out.close();
-  }
+  const proc = await spawnProcess({
+    role: 'watch',
+    executable: process.execPath,
+    args: [cli, 'watch', '-p', name],
+    identityArg: name,
+    pidFile: f.pidFile,
+    logFile: f.log,
+    env: { ...process.env, KDEV_PROFILE: name },
+  });
+  await fs.writeFile(f.record, `${JSON.stringify(proc.record)}\n`, { mode: 0o600 });
+  return proc.record.pid;
 }
 
 export async function stopWatchHelper(name: string): Promise<void> {
-  const pid = await liveWatchHelper(name);
-  if (pid !== undefined) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Gone already.
-    }
-    await waitForExit(pid, 5000);
-  }
-  await fs.rm(files(name).pidFile, { force: true });
+  const f = files(name);
+  const r = await readRecord(f.record);
+  if (r) await stopProcesses([r]);
+  await fs.rm(f.record, { force: true });
 }

@@ -1,6 +1,5 @@
 // `kdev watch`: the foreground loop behind the watch helper, over every writable mount of a profile.
-import { sshClientForMachine } from '../vm/ssh.js';
-import { requireRunning } from './access.js';
+import { requireRunning, sshTo } from './access.js';
 import { requireProfile } from './profiles.js';
 import { WatchReplay } from './watch-replay.js';
 
@@ -14,7 +13,7 @@ export async function runMountWatcher(name: string, log: (line: string) => void)
   if (roots.length === 0) return 'no writable mounts to watch';
   const replay = new WatchReplay({
     roots,
-    sshArgs: sshClientForMachine(name, await driver.sshEndpoint()).sshArgs(),
+    sshArgs: (await sshTo(name, driver)).sshArgs(),
     log,
   });
   await replay.start();

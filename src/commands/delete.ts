@@ -5,9 +5,12 @@ import { KdevError } from '../lib/errors.js';
 
 export default class Delete extends KdevCommand<typeof Delete> {
   static override description = 'Delete a profile: its machine, disks and settings';
+  static override checksProfileName = true;
   static override flags = {
     all: Flags.boolean({ description: 'Delete every profile' }),
-    purge: Flags.boolean({ description: 'With --all: also remove KDEV_HOME (caches, certificates)' }),
+    purge: Flags.boolean({
+      description: "With --all: also remove kdev's own files in KDEV_HOME (config, caches, certificates)",
+    }),
   };
 
   async run(): Promise<void> {
@@ -20,11 +23,12 @@ export default class Delete extends KdevCommand<typeof Delete> {
       names: [this.flags.profile],
       all: this.flags.all,
       purge: this.flags.purge,
+      logger: this.log_,
     });
     this.emit(result, (r) =>
       [
         r.deleted.length ? `✔ deleted ${r.deleted.join(', ')}` : 'Nothing to delete',
-        ...(r.purged ? ['✔ purged KDEV_HOME'] : []),
+        ...(r.purged ? ["✔ purged kdev's files from KDEV_HOME"] : []),
       ].join('\n'),
     );
   }

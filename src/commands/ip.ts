@@ -5,6 +5,6 @@ export default class Ip extends KdevCommand<typeof Ip> {
   static override description = "Print the machine's IP address";
 
   async run(): Promise<void> {
-    this.emit(await machineIp(this.flags.profile), (r) => r.ip);
+    this.emit(await machineIp(this.flags.profile, this.log_), (r) => r.ip);
   }
 }

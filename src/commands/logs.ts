@@ -22,7 +22,7 @@ export default class Logs extends KdevCommand<typeof Logs> {
     }
     if (source !== 'console' && !follow) {
       if (source === 'all') process.stdout.write('\n==> journal <==\n');
-      process.stdout.write(await guestJournal(profile, lines, source === 'journal'));
+      process.stdout.write(await guestJournal(profile, lines, source === 'journal', this.log_));
     }
     if (follow) await followConsole(profile, (chunk) => process.stdout.write(chunk));
   }

@@ -10,6 +10,10 @@ export default class Ssh extends KdevCommand<typeof Ssh> {
     // The remote command: everything after `--` (kept verbatim, flags included), else the plain
     // words given; each argument is quoted for the guest's shell.
     const dash = this.argv.indexOf('--');
-    process.exitCode = await sshInto(this.flags.profile, dash >= 0 ? this.argv.slice(dash + 1) : this.rest);
+    process.exitCode = await sshInto(
+      this.flags.profile,
+      dash >= 0 ? this.argv.slice(dash + 1) : this.rest,
+      this.log_,
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
 import { progressMode, runSteps } from '../cli/progress.js';
+import { phaseSummary } from '../cluster/kubernetes/bootstrap.js';
 import { startMachine } from '../cluster/start.js';
 
 export default class Start extends KdevCommand<typeof Start> {
@@ -14,7 +15,22 @@ export default class Start extends KdevCommand<typeof Start> {
     cpus: Flags.string({ description: 'Number of CPUs' }),
     memory: Flags.string({ description: 'Memory, e.g. 4096, 4g, 4096mb' }),
     'disk-size': Flags.string({ description: 'Data disk size, e.g. 20g' }),
-    'kubernetes-version': Flags.string({ description: 'Kubernetes version, e.g. v1.33.5' }),
+    'kubernetes-version': Flags.string({
+      description: 'Kubernetes version: stable (default) or vX.Y.Z within the newest four minors',
+    }),
+    'image-repository': Flags.string({
+      description: 'Registry to pull the control-plane images from (default registry.k8s.io)',
+    }),
+    'binary-mirror': Flags.string({
+      description:
+        'Where kubeadm, kubelet, kubectl and crictl come from: an http(s) URL or a folder (dl.k8s.io layout)',
+    }),
+    'embed-certs': Flags.boolean({
+      description: 'Embed the certificates in the kubeconfig instead of referring to files',
+    }),
+    'keep-context': Flags.boolean({
+      description: 'Add the cluster to kubeconfig without making it the current context',
+    }),
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
@@ -27,6 +43,9 @@ export default class Start extends KdevCommand<typeof Start> {
     watch: Flags.boolean({
       description: 'Replay host edits of the mounts in the guest so its watchers fire (default: on)',
       allowNo: true,
+    }),
+    'iso-sha256': Flags.string({
+      description: "Expected SHA-256 of the image's SHA256SUMS (required for an http:// --iso-url)",
     }),
   };
 
@@ -45,6 +64,14 @@ export default class Start extends KdevCommand<typeof Start> {
       mounts: f.mount,
       mountType: f['mount-type'],
       watch: f.watch,
+      logger: this.log_,
+      kubernetesOptions: {
+        imageRepository: f['image-repository'],
+        binaryMirror: f['binary-mirror'],
+        embedCerts: f['embed-certs'],
+        keepContext: f['keep-context'],
+      },
+      isoSha256: f['iso-sha256'],
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));
@@ -54,8 +81,14 @@ export default class Start extends KdevCommand<typeof Start> {
     }
     for (const w of result.warnings) process.stderr.write(`! ${w}\n`);
     const verb = result.alreadyRunning ? 'is already running' : 'is running';
-    process.stdout.write(
-      `✔ ${result.profile} ${verb} (${(result.durationMs / 1000).toFixed(1)}s). Try: kdev ssh${result.profile === 'kdev' ? '' : ` -p ${result.profile}`}\n`,
-    );
+    const p = result.profile === 'kdev' ? '' : ` -p ${result.profile}`;
+    const total = `${(result.durationMs / 1000).toFixed(1)}s`;
+    if (result.kubernetesVersion) {
+      process.stdout.write(
+        `✔ ${result.profile} ${verb}: Kubernetes ${result.kubernetesVersion} in ${total} (${phaseSummary(result.phases ?? [])}). Try: kubectl get nodes\n`,
+      );
+      return;
+    }
+    process.stdout.write(`✔ ${result.profile} ${verb} (${total}). Try: kdev ssh${p}\n`);
   }
 }

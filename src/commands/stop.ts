@@ -17,6 +17,7 @@ export default class Stop extends KdevCommand<typeof Stop> {
     const result = await stopMachine(this.flags.profile, {
       force: this.flags.force,
       timeoutMs: this.flags.timeout * 1000,
+      logger: this.log_,
     });
     this.emit(result, (r) =>
       r.wasRunning ? `✔ ${r.profile} stopped` : `${r.profile} is not running (${r.state})`,

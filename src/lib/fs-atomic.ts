@@ -3,10 +3,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** Creates dir (and parents) and forces its mode, since mkdir's mode is masked by umask. */
+/**
+ * Creates dir (and parents) and forces its mode, since mkdir's mode is masked by umask. A folder
+ * that already existed keeps its mode: kdev never chmods a folder it did not create (KDEV_HOME
+ * may point at the user's own).
+ */
 export async function ensurePrivateDir(dir: string, mode = 0o700): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode });
-  await fs.chmod(dir, mode);
+  const created = await fs.mkdir(dir, { recursive: true, mode });
+  if (created !== undefined) await fs.chmod(dir, mode);
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {

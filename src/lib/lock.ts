@@ -1,8 +1,12 @@
-// A file lock that a crashed holder cannot wedge: the lock file names its holder's pid, and a
-// waiter that finds that pid dead breaks the lock.
+// A per-resource lock between kdev processes, built on proper-lockfile: the lock is a folder made
+// with mkdir (atomic everywhere, macOS included) whose mtime the holder refreshes every few
+// seconds. A holder that crashed or was killed -9 stops refreshing, so after `staleMs` anyone may
+// break it. Staleness is judged only by that heartbeat, never by reading a pid: a pid read is a
+// race (the holder can release and a new one take over between the read and the break).
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import { KdevError } from './errors.js';
 import { pidAlive } from './process.js';
 
@@ -12,7 +16,11 @@ export interface LockOptions {
   pollMs?: number;
   /** What the lock guards, for the error message. */
   what?: string;
+  /** A lock whose heartbeat is older than this is broken (ms, at least 2000). */
+  staleMs?: number;
 }
+
+const DEFAULT_STALE_MS = 10_000;
 
 interface Holder {
   pid: number;
@@ -20,47 +28,62 @@ interface Holder {
   since: string;
 }
 
+/** Who holds the lock, for messages only: written beside the lock folder after taking it. */
+const holderFile = (file: string) => `${file}.holder`;
+
 async function readHolder(file: string): Promise<Holder | undefined> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as Holder;
+    return JSON.parse(await fs.readFile(holderFile(file), 'utf8')) as Holder;
   } catch {
     return undefined;
   }
 }
 
-async function tryAcquire(file: string): Promise<boolean> {
-  const holder: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+function isLockedError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  // ENOTEMPTY/ENOENT: another process broke or released the lock while we looked at it.
+  return code === 'ELOCKED' || code === 'ENOTEMPTY' || code === 'ENOENT';
+}
+
+type Unlock = () => Promise<void>;
+
+async function tryLock(
+  target: string,
+  staleMs: number,
+  onCompromised: (err: Error) => void,
+): Promise<Unlock | undefined> {
   try {
-    const fh = await fs.open(file, 'wx', 0o600);
-    await fh.writeFile(JSON.stringify(holder));
-    await fh.close();
-    return true;
+    return await lockfile.lock(target, {
+      lockfilePath: target,
+      realpath: false,
+      stale: staleMs,
+      update: Math.max(1000, Math.floor(staleMs / 5)),
+      retries: 0,
+      onCompromised,
+    });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (isLockedError(err)) return undefined;
+    throw err;
   }
-  const current = await readHolder(file);
-  // A holder on this host whose process is gone (or an unreadable, half-written file older than
-  // a second) is stale: move it aside atomically so only one waiter wins the takeover.
-  let stale = current !== undefined && current.host === os.hostname() && !pidAlive(current.pid);
-  if (current === undefined) {
-    const st = await fs.stat(file).catch(() => undefined);
-    stale = st !== undefined && Date.now() - st.mtimeMs > 1000;
-  }
-  if (!stale) return false;
-  const aside = `${file}.stale.${process.pid}`;
+}
+
+/**
+ * One attempt. Attempts on the same lock run one at a time (a short-lived guard lock), so two
+ * waiters can never both find the same stale lock, one break it and take it, and the other then
+ * break the fresh one.
+ */
+async function attempt(
+  file: string,
+  staleMs: number,
+  onCompromised: (err: Error) => void,
+): Promise<Unlock | undefined> {
+  const guard = await tryLock(`${file}.guard`, staleMs, () => undefined);
+  if (!guard) return undefined;
   try {
-    await fs.rename(file, aside);
-  } catch {
-    return false;
+    return await tryLock(file, staleMs, onCompromised);
+  } finally {
+    await guard().catch(() => undefined);
   }
-  const moved = await readHolder(aside);
-  await fs.rm(aside, { force: true });
-  if (moved && current && moved.pid !== current.pid) {
-    // Someone else took the lock between our read and our rename; it was not stale. Give it back.
-    await fs.writeFile(file, JSON.stringify(moved), { flag: 'wx', mode: 0o600 }).catch(() => undefined);
-    return false;
-  }
-  return tryAcquire(file);
 }
 
 export type Release = () => Promise<void>;
@@ -68,36 +91,60 @@ export type Release = () => Promise<void>;
 export async function acquireLock(file: string, opts: LockOptions = {}): Promise<Release> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const pollMs = opts.pollMs ?? 100;
+  const staleMs = Math.max(opts.staleMs ?? DEFAULT_STALE_MS, 2000);
+  const what = opts.what ?? 'this resource';
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const deadline = Date.now() + timeoutMs;
+  let compromised: Error | undefined;
+  const onCompromised = (err: Error) => {
+    compromised = err;
+  };
+  let deadline = Date.now() + timeoutMs;
+  let extendedForDeadHolder = false;
+  let unlock: Unlock | undefined;
   for (;;) {
-    if (await tryAcquire(file)) break;
+    unlock = await attempt(file, staleMs, onCompromised);
+    if (unlock) break;
     if (Date.now() >= deadline) {
       const holder = await readHolder(file);
-      throw new KdevError(
-        'LOCKED',
-        `${opts.what ?? 'this resource'} is busy (held by pid ${holder?.pid ?? '?'})`,
-        {
+      // A holder on this host that is gone (killed -9, crashed) stops its heartbeat; rather than
+      // refuse, wait the little while until its lock counts as stale and is broken.
+      if (!extendedForDeadHolder && holder?.host === os.hostname() && !pidAlive(holder.pid)) {
+        extendedForDeadHolder = true;
+        deadline = Date.now() + staleMs + 2000;
+      } else {
+        throw new KdevError('LOCKED', `${what} is busy (held by pid ${holder?.pid ?? '?'})`, {
           hints: ['Wait for the other kdev command to finish, then try again'],
-        },
-      );
+        });
+      }
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
+  const holder: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  await fs.writeFile(holderFile(file), JSON.stringify(holder), { mode: 0o600 }).catch(() => undefined);
+  const held = unlock;
   let released = false;
   return async () => {
     if (released) return;
     released = true;
-    const holder = await readHolder(file);
-    if (holder?.pid === process.pid) await fs.rm(file, { force: true });
+    if (compromised) {
+      throw new KdevError('LOCKED', `lost the lock on ${what}: ${compromised.message}`, {
+        hints: ['Another kdev command may have run at the same time; check with: kdev status'],
+      });
+    }
+    await fs.rm(holderFile(file), { force: true });
+    await held();
   };
 }
 
 export async function withLock<T>(file: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
   const release = await acquireLock(file, opts);
+  let result: T;
   try {
-    return await fn();
-  } finally {
-    await release();
+    result = await fn();
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
   }
+  await release();
+  return result;
 }

@@ -20,3 +20,14 @@ export const paths = {
   certsDir: () => path.join(kdevHome(), 'certs'),
   locksDir: () => path.join(kdevHome(), 'locks'),
 };
+
+/**
+ * Everything kdev itself puts directly in KDEV_HOME: `delete --all --purge` removes these and
+ * nothing else, since KDEV_HOME may be a folder the user also keeps other files in.
+ */
+export const KDEV_HOME_ENTRIES = ['config.json', 'profiles', 'machines', 'cache', 'certs', 'locks'] as const;
+
+/** Whether KDEV_HOME is kdev's own default folder (not one the user chose and may share). */
+export function isDefaultKdevHome(env: NodeJS.ProcessEnv = process.env): boolean {
+  return kdevHome(env) === path.join(os.homedir(), '.kdev');
+}

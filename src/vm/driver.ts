@@ -1,25 +1,40 @@
-// The machine abstraction every hypervisor backend implements, and the one place that maps a
-// driver name to an implementation.
-import { KdevError } from '../lib/errors.js';
+// The machine abstraction every hypervisor backend implements. Types only: no driver is imported
+// here (registry.ts maps names to drivers), so drivers and shared code can import it freely.
 import type { CommandRunner } from '../lib/exec.js';
-import { QemuDriver } from './qemu/driver.js';
-import { VfkitDriver } from './vfkit/driver.js';
-import { DRIVER_NAMES, type MountType, type QemuAccel } from './names.js';
+import type { Logger } from '../lib/log.js';
+import type { Forward } from './network/forward.js';
+import type { DriverName, MountType } from './names.js';
 
-export { DRIVER_NAMES, type DriverName, type MountType, type QemuAccel } from './names.js';
+export type { DriverName, MountType, QemuAccel } from './names.js';
+export type { Forward } from './network/forward.js';
 
 export type MachineState = 'Running' | 'Stopped' | 'Nonexistent' | 'Error';
 
 export type Arch = 'x86_64' | 'aarch64';
 
+/** How the data disk is stored: qcow2 (QEMU, grows on demand) or a sparse raw file (vfkit). */
+export type DiskFormat = 'qcow2' | 'raw';
+
+/** user: QEMU's slirp with hostfwd; gvproxy: containers/gvisor-tap-vsock, forwards through its API. */
+export type NetworkMode = 'user' | 'gvproxy';
+
+/** bzImage: compressed x86 kernel; vmlinux: uncompressed x86 (PVH) ELF; Image: uncompressed arm64. */
+export type KernelForm = 'bzImage' | 'vmlinux' | 'Image';
+
 export interface DriverInfo {
-  name: string;
+  name: DriverName;
   /** Mount transports this driver can offer the guest, best first. */
   mountTypes: MountType[];
-  /** hostfwd: the guest is reached through ports forwarded on 127.0.0.1; dhcp-leases: by its own IP. */
+  /** Network back ends, the default first. */
+  networkModes: NetworkMode[];
+  /** The data disk format the shared setup creates for this driver. */
+  diskFormat: DiskFormat;
+  /** Kernel forms it can boot directly, best first. */
+  kernelForms: KernelForm[];
+  /** hostfwd: reached only through forwards on 127.0.0.1; dhcp-leases: also by its own IP. */
   ipDiscovery: 'hostfwd' | 'dhcp-leases';
-  /** Boots a kernel + initrd directly (so the image must ship them beside the ISO). */
-  needsKernel: boolean;
+  /** Names of the driver-specific options (MachineSpec.options) it accepts, e.g. qemu's 'accel'. */
+  options: string[];
 }
 
 export interface GuestImage {
@@ -46,14 +61,18 @@ export interface MachineSpec {
   diskMiB: number;
   image: GuestImage;
   mounts: MountSpec[];
-  /** Host ports on 127.0.0.1 forwarded to the guest's sshd and API server. */
-  ports: { ssh: number; apiServer: number };
-  accel?: QemuAccel;
+  /** Host ports on 127.0.0.1 forwarded to the guest; one is named 'ssh' (see network/forward.ts). */
+  forwards: Forward[];
+  /** Driver-specific settings (qemu: accel), validated by the driver's own schema. */
+  options: Record<string, string>;
 }
 
+/** A forward as reached now: host and port on the host side, and what it leads to in the guest. */
 export interface Endpoint {
+  name: string;
   host: string;
   port: number;
+  guestPort: number;
 }
 
 export interface StopOptions {
@@ -71,6 +90,7 @@ export interface RuntimeInfo {
   hypervisorLog?: string;
   /** The accelerator of the last start, e.g. 'kvm' or 'tcg'. */
   accel?: string;
+  /** The hypervisor's pid while it runs. */
   pid?: number;
   /** Helper processes (e.g. virtiofsd) that should run beside the hypervisor but do not. */
   problems?: string[];
@@ -82,16 +102,16 @@ export interface Driver {
   availableMountTypes?(): Promise<MountType[]>;
   /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
   validate(spec: MachineSpec): Promise<void>;
-  /** Writes everything start() needs under the machine dir. Keeps an existing data disk. */
+  /** Writes everything start() needs (shared setup through machine/, then its own files). */
   create(spec: MachineSpec): Promise<void>;
-  /** Returns once the hypervisor process runs; the caller waits for guest readiness. */
-  start(): Promise<void>;
+  /** Boots with this spec (its options win over the created-with ones); returns once the processes run. */
+  start(spec: MachineSpec): Promise<void>;
   stop(opts?: StopOptions): Promise<void>;
-  /** Stops the machine if needed and deletes its directory. */
+  /** Stops every process the machine owns and deletes its directory. */
   remove(): Promise<void>;
   state(): Promise<MachineState>;
-  sshEndpoint(): Promise<Endpoint>;
-  apiServerEndpoint(): Promise<Endpoint>;
+  /** Every forward of the machine as reachable from the host (SSH among them). */
+  endpoints(): Promise<Endpoint[]>;
   runtimeInfo(): Promise<RuntimeInfo>;
 }
 
@@ -100,19 +120,8 @@ export interface DriverDeps {
   runner?: CommandRunner;
   platform?: NodeJS.Platform;
   env?: NodeJS.ProcessEnv;
-  /** Receives progress lines (qemu-img, ssh-keygen output) for verbose logs. */
-  log?: (line: string) => void;
+  /** Receives what --verbose and --log-file show: argv, accelerator choice, processes started. */
+  logger?: Logger;
 }
 
-export function createDriver(driverName: string, machineName: string, deps: DriverDeps = {}): Driver {
-  switch (driverName) {
-    case 'qemu':
-      return new QemuDriver(machineName, deps);
-    case 'vfkit':
-      return new VfkitDriver(machineName, deps);
-    default:
-      throw new KdevError('BAD_INPUT', `unknown driver "${driverName}"`, {
-        hints: [`Use one of: ${DRIVER_NAMES.join(', ')}`],
-      });
-  }
-}
+export type DriverFactory = (machineName: string, deps: DriverDeps) => Driver;

@@ -4,16 +4,19 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadFile, fetchText, parseSha256Sums } from '../lib/download.js';
+import { downloadFile, fetchBytes, parseSha256Sums } from '../lib/download.js';
 import { KdevError } from '../lib/errors.js';
 import { pathExists, readFileIfExists, writeFileAtomic } from '../lib/fs-atomic.js';
 import { paths } from '../lib/paths.js';
+import { redactUrl } from '../lib/redact.js';
 import type { Arch, GuestImage } from './driver.js';
 import { buildGuestImage } from './image-build.js';
 
 export interface ResolveImageOptions {
   /** A folder, file:// URL or .iso path with bzImage/Image, initrd and cmdline beside it; or an http(s) URL. */
   isoUrl?: string;
+  /** Expected SHA-256 of the image's SHA256SUMS: required for http://, a pin for https://. */
+  isoSha256?: string;
   arch: Arch;
   log?: (line: string) => void;
   /** Injectable for tests: whether this host may build the image, and how. */
@@ -30,11 +33,40 @@ export function defaultCmdline(arch: Arch): string {
   return `console=${arch === 'aarch64' ? 'ttyAMA0' : 'ttyS0'} panic=-1`;
 }
 
+/**
+ * Refuses an image source that cannot be trusted or makes no sense, before anything is written:
+ * an empty --iso-url, a malformed --iso-sha256, or plain http without a pinned checksum (anyone on
+ * the path could swap the kernel the VM boots).
+ */
+export function checkImageSource(isoUrl: string | undefined, isoSha256: string | undefined): void {
+  if (isoUrl !== undefined && isoUrl.trim() === '') {
+    throw new KdevError('BAD_INPUT', '--iso-url is empty', { hints: isoUrlHints });
+  }
+  if (isoSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(isoSha256)) {
+    throw new KdevError('BAD_INPUT', '--iso-sha256 must be 64 hexadecimal digits', {
+      hints: ["Give the SHA-256 of the image's SHA256SUMS file, e.g. from: sha256sum SHA256SUMS"],
+    });
+  }
+  if (isoUrl !== undefined && /^http:\/\//i.test(isoUrl.trim()) && isoSha256 === undefined) {
+    throw new KdevError(
+      'BAD_INPUT',
+      `refusing an unauthenticated guest image over http: ${redactUrl(isoUrl.trim())}`,
+      {
+        hints: [
+          'Use an https:// URL',
+          "Or pin the image: --iso-sha256 <SHA-256 of the image's SHA256SUMS file>",
+        ],
+      },
+    );
+  }
+}
+
 export async function resolveGuestImage(opts: ResolveImageOptions): Promise<GuestImage> {
   const log = opts.log ?? (() => undefined);
+  checkImageSource(opts.isoUrl, opts.isoSha256);
   const url = opts.isoUrl?.trim();
   if (url) {
-    if (/^https?:\/\//i.test(url)) return downloadImage(url, opts.arch, log);
+    if (/^https?:\/\//i.test(url)) return downloadImage(url, opts.isoSha256?.toLowerCase(), opts.arch, log);
     const local = url.startsWith('file:') ? fileURLToPath(url) : path.resolve(url);
     const st = await fs.stat(local).catch(() => undefined);
     if (!st) throw new KdevError('NOT_FOUND', `guest image ${url} does not exist`, { hints: isoUrlHints });
@@ -92,20 +124,39 @@ export function imageBaseUrl(url: string): URL {
   return new URL('.', u);
 }
 
-async function downloadImage(url: string, arch: Arch, log: (line: string) => void): Promise<GuestImage> {
-  const key = createHash('sha256').update(url).digest('hex');
+async function downloadImage(
+  url: string,
+  pinnedSums: string | undefined,
+  arch: Arch,
+  log: (line: string) => void,
+): Promise<GuestImage> {
+  // The pin is part of the key: an entry cached without it (or with another) is never reused.
+  const key = createHash('sha256')
+    .update(`${url}\n${pinnedSums ?? ''}`)
+    .digest('hex');
   const dir = path.join(paths.imagesDir(), key);
   const marker = path.join(dir, '.complete');
   if (await pathExists(marker)) return imageFromDirectory(dir, arch);
 
   const base = imageBaseUrl(url);
-  const sumsText = await fetchText(new URL('SHA256SUMS', base).href);
+  const sumsUrl = new URL('SHA256SUMS', base).href;
+  const sumsBytes = await fetchBytes(sumsUrl);
+  const sumsSha = createHash('sha256').update(sumsBytes).digest('hex');
+  if (pinnedSums !== undefined && sumsSha !== pinnedSums) {
+    throw new KdevError('CHECKSUM_MISMATCH', `${redactUrl(sumsUrl)} does not match --iso-sha256`, {
+      hints: [
+        `Expected sha256 ${pinnedSums}, got ${sumsSha}`,
+        'Check the URL and the checksum you were given',
+      ],
+    });
+  }
+  const sumsText = sumsBytes.toString('utf8');
   const sums = parseSha256Sums(sumsText);
   const kernelName = kernelFileName(arch);
   const wanted = [kernelName, 'initrd', ...(sums.has('cmdline') ? ['cmdline'] : [])];
   for (const name of [kernelName, 'initrd']) {
     if (!sums.has(name)) {
-      throw new KdevError('DOWNLOAD_FAILED', `${new URL('SHA256SUMS', base).href} does not list ${name}`, {
+      throw new KdevError('DOWNLOAD_FAILED', `${redactUrl(sumsUrl)} does not list ${name}`, {
         hints: ['Is this a kdev guest image? It must publish bzImage (or Image), initrd and SHA256SUMS'],
       });
     }
@@ -117,11 +168,11 @@ async function downloadImage(url: string, arch: Arch, log: (line: string) => voi
   try {
     for (const name of wanted) {
       const fileUrl = new URL(name, base).href;
-      log(`downloading ${fileUrl}`);
+      log(`downloading ${redactUrl(fileUrl)}`);
       await downloadFile(fileUrl, path.join(staging, name), { sha256: sums.get(name) });
     }
     await writeFileAtomic(path.join(staging, 'SHA256SUMS'), sumsText, 0o644);
-    await writeFileAtomic(path.join(staging, '.complete'), `${url}\n`, 0o644);
+    await writeFileAtomic(path.join(staging, '.complete'), `${redactUrl(url)}\n`, 0o644);
     await fs.chmod(staging, 0o755);
     try {
       await fs.rename(staging, dir);

@@ -1,11 +1,13 @@
 // SSH into a machine with the system `ssh`: our own key, the host key pinned in the machine's
-// known_hosts (never trust-on-first-use), and every remote argument quoted for the remote shell.
+// known_hosts under an alias (never trust-on-first-use), every remote argument quoted for the
+// remote shell, and nothing from the user's own SSH setup (config files, agent, multiplexing).
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { KdevError } from '../lib/errors.js';
 import { hostRunner, type CommandRunner } from '../lib/exec.js';
 import type { Endpoint } from './driver.js';
-import { machineFiles } from './machine-files.js';
+import { machineFiles } from './machine/files.js';
+import { hostKeyAlias } from './machine/keys.js';
 
 export const GUEST_USER = 'kdev';
 
@@ -37,6 +39,8 @@ export interface SshTarget {
   user?: string;
   keyPath: string;
   knownHostsPath: string;
+  /** The name the host key is pinned under in known_hosts (machine/keys.ts), whatever address reaches the guest. */
+  hostKeyAlias: string;
   connectTimeoutSec?: number;
 }
 
@@ -47,6 +51,17 @@ export interface SystemSshDeps {
   stdinIsTTY?: boolean;
   /** Pause between waitForSsh attempts (ms). */
   retryDelayMs?: number;
+  /** Receives one line per SSH command and its exit code (verbose logging). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Our environment without the user's agent: with no socket to forward or offer, a forwarded or
+ * borrowed agent is impossible even if an option slipped through. `undefined` (not a deleted key)
+ * because the runner merges this over process.env.
+ */
+function sshEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, SSH_AUTH_SOCK: undefined };
 }
 
 // Words made only of these characters mean the same to a POSIX shell whether quoted or not.
@@ -80,6 +95,9 @@ export class SystemSshClient implements SshClient {
   sshArgs(): string[] {
     const t = this.target;
     return [
+      // No ~/.ssh/config and no /etc/ssh/ssh_config: a user's Host * block must not reach the guest.
+      '-F',
+      '/dev/null',
       '-i',
       t.keyPath,
       '-p',
@@ -87,7 +105,21 @@ export class SystemSshClient implements SshClient {
       '-o',
       'IdentitiesOnly=yes',
       '-o',
+      'IdentityAgent=none',
+      '-o',
+      'ForwardAgent=no',
+      '-o',
+      'ForwardX11=no',
+      '-o',
+      'ControlMaster=no',
+      '-o',
+      'ControlPath=none',
+      '-o',
+      'PermitLocalCommand=no',
+      '-o',
       'StrictHostKeyChecking=yes',
+      '-o',
+      `HostKeyAlias=${t.hostKeyAlias}`,
       '-o',
       `UserKnownHostsFile=${t.knownHostsPath}`,
       '-o',
@@ -109,9 +141,11 @@ export class SystemSshClient implements SshClient {
     const args = [...this.sshArgs(), '--', shellJoin(argv)];
     const r = await this.runner.run(this.binary, args, {
       input: opts.input ?? '',
+      env: sshEnv(),
       timeoutMs: opts.timeoutMs,
       reject: false,
     });
+    this.deps.log?.(`ssh ${this.destination()}: ${shellJoin(argv)} → exit ${r.exitCode}`);
     if (r.exitCode === SSH_OWN_FAILURE) {
       const detail = r.stderr.trim().split('\n').pop() ?? '';
       throw new KdevError('SSH_FAILED', `ssh to ${this.target.host}:${this.target.port} failed: ${detail}`, {
@@ -125,8 +159,9 @@ export class SystemSshClient implements SshClient {
     const tty = this.deps.stdinIsTTY ?? process.stdin.isTTY === true;
     const args = [...(tty ? ['-t'] : []), ...this.sshArgs()];
     if (argv.length > 0) args.push('--', shellJoin(argv));
+    const command = argv.length > 0 ? shellJoin(argv) : '(login shell)';
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio: 'inherit' });
+      const child = spawn(this.binary, args, { stdio: 'inherit', env: sshEnv() });
       child.once('error', (err) =>
         reject(
           new KdevError('MISSING_TOOL', `cannot run ${this.binary}: ${err.message}`, {
@@ -134,10 +169,16 @@ export class SystemSshClient implements SshClient {
           }),
         ),
       );
-      child.once('exit', (code, signal) =>
-        resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0)),
-      );
+      child.once('exit', (code, signal) => {
+        const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+        this.deps.log?.(`ssh ${this.destination()}: ${command} → exit ${exitCode}`);
+        resolve(exitCode);
+      });
     });
+  }
+
+  private destination(): string {
+    return `${this.target.user ?? GUEST_USER}@${this.target.host}:${this.target.port}`;
   }
 
   async waitForSsh(timeoutMs: number): Promise<void> {
@@ -168,12 +209,18 @@ export class SystemSshClient implements SshClient {
 /** The client for a machine created by a driver: its key and known_hosts live in the machine dir. */
 export function sshClientForMachine(
   machineName: string,
-  endpoint: Endpoint,
+  endpoint: Pick<Endpoint, 'host' | 'port'>,
   deps?: SystemSshDeps,
 ): SystemSshClient {
   const files = machineFiles(machineName);
   return new SystemSshClient(
-    { host: endpoint.host, port: endpoint.port, keyPath: files.sshKey, knownHostsPath: files.knownHosts },
+    {
+      host: endpoint.host,
+      port: endpoint.port,
+      keyPath: files.sshKey,
+      knownHostsPath: files.knownHosts,
+      hostKeyAlias: hostKeyAlias(machineName),
+    },
     deps,
   );
 }

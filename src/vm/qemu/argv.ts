@@ -1,5 +1,6 @@
 // The qemu command line as data: a pure function, so every flag is visible in one unit test.
 import type { Arch } from '../driver.js';
+import type { Forward } from '../network/forward.js';
 import { sharedMemoryArgs, vhostUserFsArgs, type VirtiofsdMount } from './virtiofsd.js';
 
 export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
@@ -42,7 +43,8 @@ export interface QemuArgvOptions {
   shares: QemuShare[];
   /** virtiofs mounts whose virtiofsd sockets exist; adds the shared-memory backend they need. */
   virtiofs?: Array<Pick<VirtiofsdMount, 'id' | 'tag' | 'socketPath'>>;
-  ports: { ssh: number; apiServer: number };
+  /** Each becomes a slirp hostfwd on 127.0.0.1. */
+  forwards: Forward[];
   qmpSocket: string;
   pidFile: string;
   consoleLog: string;
@@ -55,10 +57,6 @@ export interface QemuArgvOptions {
    * earlier boots stays readable. Stable per machine. */
   uuid?: string;
 }
-
-/** The guest ports the host forwards to: sshd and the Kubernetes API server. */
-export const GUEST_SSH_PORT = 22;
-export const GUEST_API_SERVER_PORT = 8443;
 
 export function qemuBinaryName(arch: Arch): string {
   return `qemu-system-${arch}`;
@@ -95,10 +93,7 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
   }
 
-  const fwd = [
-    `hostfwd=tcp:127.0.0.1:${o.ports.ssh}-:${GUEST_SSH_PORT}`,
-    `hostfwd=tcp:127.0.0.1:${o.ports.apiServer}-:${GUEST_API_SERVER_PORT}`,
-  ];
+  const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
   args.push(
     '-netdev',
     ['user', 'id=net0', ...fwd].join(','),

@@ -1,27 +1,16 @@
-// The virtiofsd helpers of one machine: started before qemu (which connects to their sockets at
-// start-up), each with a pidfile, and told apart from unrelated processes by their socket path.
-import { spawn } from 'node:child_process';
+// The virtiofsd helpers of one qemu machine: one per virtiofs mount, started before qemu (which
+// connects to their sockets as it starts) through the process module, recorded in the machine
+// record with role `virtiofsd-<tag>` and the socket path as their identity argument.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { KdevError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
 import { pathExists, readFileIfExists } from '../../lib/fs-atomic.js';
 import type { MountSpec } from '../driver.js';
-import { pidAlive, processArgv, readPidFile, waitForExit } from '../process.js';
+import { spawnProcess, stopProcesses, waitUntil, type ProcessRecord } from '../process/processes.js';
 import { virtiofsdArgs, type Virtiofsd, type VirtiofsdMount } from './virtiofsd.js';
 
-export interface VirtiofsdFiles {
-  socket: string;
-  pidFile: string;
-  log: string;
-}
-
-export function virtiofsdFiles(machineDir: string, index: number): VirtiofsdFiles {
-  return {
-    socket: path.join(machineDir, `vfs${index}.sock`),
-    pidFile: path.join(machineDir, `vfs${index}.pid`),
-    log: path.join(machineDir, `vfs${index}.log`),
-  };
-}
+export const VIRTIOFSD_ROLE_PREFIX = 'virtiofsd-';
 
 /** The virtiofs mounts of a spec with their QEMU ids and sockets, in a stable order. */
 export function virtiofsMounts(machineDir: string, mounts: readonly MountSpec[]): VirtiofsdMount[] {
@@ -31,89 +20,48 @@ export function virtiofsMounts(machineDir: string, mounts: readonly MountSpec[])
       id: `vfs${i}`,
       hostPath: m.hostPath,
       tag: m.tag,
-      socketPath: virtiofsdFiles(machineDir, i).socket,
+      socketPath: path.join(machineDir, `vfs${i}.sock`),
       readOnly: m.readOnly ?? false,
     }));
 }
 
-/** The helper's pid when its pidfile names a live virtiofsd serving this socket. */
-export async function liveVirtiofsd(files: VirtiofsdFiles): Promise<number | undefined> {
-  const pid = await readPidFile(files.pidFile);
-  if (pid === undefined || !pidAlive(pid)) return undefined;
-  const argv = await processArgv(pid);
-  if (argv && !argv.includes(`--socket-path=${files.socket}`)) return undefined;
-  return pid;
-}
-
-/** Starts one daemon per mount and returns once every socket exists. */
+/** Starts one daemon per mount and returns their records once every socket exists. */
 export async function startVirtiofsds(
   machineDir: string,
   daemon: Virtiofsd,
   mounts: readonly VirtiofsdMount[],
-  timeoutMs = 15_000,
-): Promise<void> {
-  await stopVirtiofsds(machineDir, mounts.length);
+  logger?: Logger,
+  timeoutMs = 30_000,
+): Promise<ProcessRecord[]> {
   const ids = { hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0 };
-  for (const [i, m] of mounts.entries()) {
-    const f = virtiofsdFiles(machineDir, i);
-    await fs.rm(f.socket, { force: true });
-    const out = await fs.open(f.log, 'w', 0o600);
-    let exited = false;
-    try {
-      const child = spawn(daemon.path, virtiofsdArgs(m, { version: daemon.version, ...ids }), {
+  const started: ProcessRecord[] = [];
+  for (const m of mounts) {
+    await fs.rm(m.socketPath, { force: true });
+    const logFile = path.join(machineDir, `${m.id}.log`);
+    const args = virtiofsdArgs(m, { version: daemon.version, ...ids });
+    const proc = await spawnProcess(
+      {
+        role: `${VIRTIOFSD_ROLE_PREFIX}${m.tag}`,
+        executable: daemon.path,
+        args,
+        identityArg: args[0]!,
+        pidFile: path.join(machineDir, `${m.id}.pid`),
+        logFile,
         cwd: machineDir,
-        detached: true,
-        stdio: ['ignore', out.fd, out.fd],
-      });
-      child.once('exit', () => (exited = true));
-      child.once('error', () => (exited = true));
-      child.unref();
-      if (child.pid) await fs.writeFile(f.pidFile, `${child.pid}\n`, { mode: 0o600 });
-    } finally {
-      await out.close();
-    }
-    const deadline = Date.now() + timeoutMs;
-    while (!(await pathExists(f.socket))) {
-      if (exited || Date.now() > deadline) {
-        const detail = ((await readFileIfExists(f.log)) ?? '').trim().split('\n').slice(-3).join(' ');
-        await stopVirtiofsds(machineDir, mounts.length);
-        throw new KdevError(
-          'VM_ERROR',
-          `virtiofsd for ${m.hostPath} did not start${detail ? `: ${detail}` : ''}`,
-          {
-            hints: [`See ${f.log}`, 'Or use 9p for this mount: --mount HOST:GUEST:9p'],
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
+      },
+      logger,
+    );
+    started.push(proc.record);
+    const outcome = await waitUntil(proc, () => pathExists(m.socketPath), timeoutMs);
+    if (outcome !== 'ready') {
+      await stopProcesses(started, { logger });
+      const detail = ((await readFileIfExists(logFile)) ?? '').trim().split('\n').slice(-3).join(' ');
+      throw new KdevError(
+        'VM_ERROR',
+        `virtiofsd for ${m.hostPath} ${outcome === 'exited' ? 'exited at once' : 'did not open its socket'}${detail ? `: ${detail}` : ''}`,
+        { hints: [`See ${logFile}`, 'Or use 9p for this mount: --mount HOST:GUEST:9p'] },
+      );
     }
   }
-}
-
-/**
- * Ends the helpers of the first `count` mounts (they also exit by themselves when qemu goes).
- * Only a process still serving our socket is signalled: a recycled pid is left alone.
- */
-export async function stopVirtiofsds(machineDir: string, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const f = virtiofsdFiles(machineDir, i);
-    const pid = await liveVirtiofsd(f);
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // Gone already.
-      }
-      if (!(await waitForExit(pid, 3000))) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
-        await waitForExit(pid, 3000);
-      }
-    }
-    await fs.rm(f.pidFile, { force: true });
-    await fs.rm(f.socket, { force: true });
-  }
+  return started;
 }

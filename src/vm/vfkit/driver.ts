@@ -1,5 +1,6 @@
 // macOS Virtualization.framework through vfkit. Only its host check exists so far: elsewhere it
-// refuses clearly, and on macOS it points at qemu until the backend lands.
+// refuses clearly, and on macOS it points at qemu until the backend lands. Its create() will call
+// machine/prepareMachine (raw data disk) like qemu's does.
 import { KdevError } from '../../lib/errors.js';
 import type {
   Driver,
@@ -10,7 +11,7 @@ import type {
   MachineState,
   RuntimeInfo,
 } from '../driver.js';
-import { machineFiles } from '../machine-files.js';
+import { machineFiles } from '../machine/files.js';
 
 export class VfkitDriver implements Driver {
   constructor(
@@ -19,7 +20,15 @@ export class VfkitDriver implements Driver {
   ) {}
 
   info(): DriverInfo {
-    return { name: 'vfkit', mountTypes: ['virtiofs'], ipDiscovery: 'dhcp-leases', needsKernel: true };
+    return {
+      name: 'vfkit',
+      mountTypes: ['virtiofs'],
+      networkModes: ['gvproxy'],
+      diskFormat: 'raw',
+      kernelForms: ['Image', 'vmlinux'],
+      ipDiscovery: 'dhcp-leases',
+      options: [],
+    };
   }
 
   async validate(_spec: MachineSpec): Promise<void> {
@@ -41,7 +50,7 @@ export class VfkitDriver implements Driver {
   async create(_spec: MachineSpec): Promise<void> {
     throw this.unavailable();
   }
-  async start(): Promise<void> {
+  async start(_spec: MachineSpec): Promise<void> {
     throw this.unavailable();
   }
   async stop(): Promise<void> {
@@ -53,13 +62,13 @@ export class VfkitDriver implements Driver {
   async state(): Promise<MachineState> {
     return 'Nonexistent';
   }
-  async sshEndpoint(): Promise<Endpoint> {
-    throw this.unavailable();
-  }
-  async apiServerEndpoint(): Promise<Endpoint> {
+  async endpoints(): Promise<Endpoint[]> {
     throw this.unavailable();
   }
   async runtimeInfo(): Promise<RuntimeInfo> {
     return { consoleLog: machineFiles(this.machineName).consoleLog };
   }
 }
+
+export const createVfkitDriver = (machineName: string, deps: DriverDeps): Driver =>
+  new VfkitDriver(machineName, deps);

@@ -30,6 +30,21 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     hits.push(url);
+    // Extra routes for the limits, redirects and credentials below.
+    if (url === '/huge/SHA256SUMS') return res.end(Buffer.alloc(2 * 1024 * 1024, 0x61));
+    if (url === '/stream/bzImage') {
+      // No Content-Length: only counting the bytes can stop it.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let i = 0; i < 20; i++) res.write(Buffer.alloc(64 * 1024, 1));
+      return res.end();
+    }
+    const moved = /^\/moved\/(.+)$/.exec(url);
+    if (moved) return res.writeHead(302, { location: `/good/${moved[1]}` }).end();
+    if (url === '/loop') return res.writeHead(302, { location: '/loop' }).end();
+    if (url.startsWith('/private/')) {
+      const ok = req.headers.authorization === `Basic ${Buffer.from('user:s3cret').toString('base64')}`;
+      return ok ? res.end('private bytes') : res.writeHead(401).end('who are you');
+    }
     const m = /^\/(good|bad)\/(.+)$/.exec(url);
     const name = m?.[2];
     if (!m || !name) return res.writeHead(404).end('not found');
@@ -59,7 +74,9 @@ afterEach(() => {
   else process.env.KDEV_HOME = savedHome;
 });
 
-const cacheEntries = () => fs.readdirSync(path.join(home, 'cache', 'images'));
+const cacheEntries = () =>
+  fs.existsSync(path.join(home, 'cache', 'images')) ? fs.readdirSync(path.join(home, 'cache', 'images')) : [];
+const pin = sha(goodSums);
 
 describe('downloadFile', () => {
   it('streams to the destination and reports the checksum', async () => {
@@ -108,8 +125,9 @@ describe('downloadFile', () => {
 
 describe('resolveGuestImage over http', () => {
   it('downloads kernel, initrd and cmdline into the cache, verified, then reuses the cache', async () => {
-    const img = await resolveGuestImage({ isoUrl: `${base}/good/kdev-0.1.0-amd64.iso`, arch: 'x86_64' });
-    const dir = path.join(home, 'cache', 'images', sha(`${base}/good/kdev-0.1.0-amd64.iso`));
+    const isoUrl = `${base}/good/kdev-0.1.0-amd64.iso`;
+    const img = await resolveGuestImage({ isoUrl, isoSha256: pin, arch: 'x86_64' });
+    const dir = path.join(home, 'cache', 'images', sha(`${isoUrl}\n${pin}`));
     expect(img).toEqual({
       kernel: path.join(dir, 'bzImage'),
       initrd: path.join(dir, 'initrd'),
@@ -120,12 +138,14 @@ describe('resolveGuestImage over http', () => {
     expect(hits.sort()).toEqual(['/good/SHA256SUMS', '/good/bzImage', '/good/cmdline', '/good/initrd']);
 
     hits.length = 0;
-    await resolveGuestImage({ isoUrl: `${base}/good/kdev-0.1.0-amd64.iso`, arch: 'x86_64' });
+    await resolveGuestImage({ isoUrl, isoSha256: pin, arch: 'x86_64' });
     expect(hits).toEqual([]);
   });
 
   it('caches nothing when one file fails its checksum', async () => {
-    await expect(resolveGuestImage({ isoUrl: `${base}/bad/`, arch: 'x86_64' })).rejects.toMatchObject({
+    await expect(
+      resolveGuestImage({ isoUrl: `${base}/bad/`, isoSha256: pin, arch: 'x86_64' }),
+    ).rejects.toMatchObject({
       code: 'CHECKSUM_MISMATCH',
       message: expect.stringMatching(/initrd/),
     });
@@ -134,10 +154,83 @@ describe('resolveGuestImage over http', () => {
 
   it('fails with DOWNLOAD_FAILED when the image has no SHA256SUMS', async () => {
     await expect(
-      resolveGuestImage({ isoUrl: `${base}/nothing/here/`, arch: 'x86_64' }),
+      resolveGuestImage({ isoUrl: `${base}/nothing/here/`, isoSha256: pin, arch: 'x86_64' }),
     ).rejects.toMatchObject({
       code: 'DOWNLOAD_FAILED',
       message: expect.stringMatching(/404/),
     });
+  });
+});
+
+describe('guest images are authenticated', () => {
+  it('refuses plain http without --iso-sha256, before fetching anything', async () => {
+    await expect(resolveGuestImage({ isoUrl: `${base}/good/`, arch: 'x86_64' })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/refusing an unauthenticated guest image over http/),
+      hints: expect.arrayContaining([expect.stringMatching(/--iso-sha256/)]),
+    });
+    expect(hits).toEqual([]);
+  });
+
+  it('refuses an http image whose SHA256SUMS is not the pinned one, caching nothing', async () => {
+    await expect(
+      resolveGuestImage({ isoUrl: `${base}/good/`, isoSha256: sha('something else'), arch: 'x86_64' }),
+    ).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringMatching(/--iso-sha256/) });
+    expect(hits).toEqual(['/good/SHA256SUMS']);
+    expect(cacheEntries()).toEqual([]);
+  });
+
+  it.each([[''], ['   ']])('an empty --iso-url (%j) is an error, not the default image', async (isoUrl) => {
+    await expect(resolveGuestImage({ isoUrl, arch: 'x86_64', canBuild: false })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: '--iso-url is empty',
+    });
+  });
+
+  it('refuses a SHA256SUMS over 1 MiB', async () => {
+    const huge = sha(Buffer.alloc(2 * 1024 * 1024, 0x61));
+    await expect(
+      resolveGuestImage({ isoUrl: `${base}/huge/`, isoSha256: huge, arch: 'x86_64' }),
+    ).rejects.toMatchObject({
+      code: 'DOWNLOAD_FAILED',
+      message: expect.stringMatching(/1048576-byte limit/),
+    });
+  });
+
+  it('bounds a download with a Content-Length, and one without, keeping nothing', async () => {
+    const dest = path.join(home, 'k');
+    await expect(downloadFile(`${base}/good/bzImage`, dest, { maxBytes: 1000 })).rejects.toMatchObject({
+      code: 'DOWNLOAD_FAILED',
+      message: expect.stringMatching(/larger than the 1000-byte limit/),
+    });
+    await expect(downloadFile(`${base}/stream/bzImage`, dest, { maxBytes: 100_000 })).rejects.toMatchObject({
+      code: 'DOWNLOAD_FAILED',
+      message: expect.stringMatching(/larger than the 100000-byte limit/),
+    });
+    expect(fs.readdirSync(home)).toEqual([]);
+  });
+
+  it('follows a same-scheme redirect, and stops a redirect loop', async () => {
+    const r = await downloadFile(`${base}/moved/initrd`, path.join(home, 'i'), {
+      sha256: sha('initrd bytes'),
+    });
+    expect(r.bytes).toBe('initrd bytes'.length);
+    await expect(downloadFile(`${base}/loop`, path.join(home, 'l'))).rejects.toMatchObject({
+      code: 'DOWNLOAD_FAILED',
+      message: expect.stringMatching(/too many redirects/),
+    });
+  });
+
+  it('sends URL credentials as basic auth and never shows them in a message', async () => {
+    const withCreds = base.replace('http://', 'http://user:s3cret@');
+    const r = await downloadFile(`${withCreds}/private/x`, path.join(home, 'p'));
+    expect(fs.readFileSync(path.join(home, 'p'), 'utf8')).toBe('private bytes');
+    expect(r.bytes).toBe(13);
+    const wrong = base.replace('http://', 'http://user:wrong-pass@');
+    const err = (await downloadFile(`${wrong}/private/x`, path.join(home, 'q')).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toBe(`GET ${base.replace('http://', 'http://***@')}/private/x: 401 Unauthorized`);
+    expect(JSON.stringify(err)).not.toContain('wrong-pass');
   });
 });

@@ -1,14 +1,14 @@
 // The qemu driver against a real qemu (TCG) booting a fake multiboot guest that prints
 // KDEV_READY and halts. A real kernel boot is in test/e2e.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KdevError } from '../../../src/lib/errors.js';
 import { freePorts } from '../../../src/lib/net.js';
 import { waitForReady } from '../../../src/vm/boot-watch.js';
-import { createDriver, type Driver, type MachineSpec } from '../../../src/vm/driver.js';
-import { pidAlive, readPidFile } from '../../../src/vm/process.js';
+import type { Driver, MachineSpec } from '../../../src/vm/driver.js';
+import { pidAlive, readPidFile } from '../../../src/vm/process/processes.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { writeFakeGuest } from './fake-guest.js';
 
@@ -39,8 +39,11 @@ async function specFor(name: string, over: Partial<MachineSpec> = {}): Promise<M
     diskMiB: 2048,
     image: { kernel, initrd, cmdline: 'console=ttyS0 panic=-1', arch: 'x86_64' },
     mounts: [{ hostPath: shareDir, guestPath: '/src', type: '9p', tag: 'kdev0' }],
-    ports: { ssh, apiServer },
-    accel: 'tcg',
+    forwards: [
+      { name: 'ssh', guestPort: 22, hostPort: ssh },
+      { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
+    ],
+    options: { accel: 'tcg' },
     ...over,
   };
 }
@@ -50,7 +53,7 @@ const mode = (p: string) => fs.statSync(p).mode & 0o777;
 maybe('qemu driver (real qemu, fake guest)', () => {
   const drivers: Driver[] = [];
   const driver = (name: string) => {
-    const d = createDriver('qemu', name);
+    const d = new QemuDriver(name);
     drivers.push(d);
     return d;
   };
@@ -117,8 +120,9 @@ maybe('qemu driver (real qemu, fake guest)', () => {
       expect(mode(path.join(dir, f))).toBe(0o600);
     }
     const hostPub = fs.readFileSync(path.join(dir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ');
+    // Pinned under the machine's alias, not host:port (see machine/keys.ts).
     expect(fs.readFileSync(path.join(dir, 'known_hosts'), 'utf8')).toBe(
-      `[127.0.0.1]:${spec.ports.ssh} ssh-ed25519 ${hostPub[1]}\n`,
+      `kdev.m1 ssh-ed25519 ${hostPub[1]}\n`,
     );
     const listing = execFileSync('tar', ['-tf', path.join(dir, 'seed.img')], { encoding: 'utf8' });
     expect(listing.trim().split('\n').sort()).toEqual([
@@ -134,7 +138,8 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(info.format).toBe('qcow2');
     expect(info['virtual-size']).toBe(2048 * 1024 * 1024);
     expect(info['actual-size']).toBeLessThan(10 * 1024 * 1024);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'machine.json'), 'utf8')).spec).toEqual(spec);
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'machine.json'), 'utf8'));
+    expect(record).toMatchObject({ version: 2, driver: 'qemu', spec });
 
     const before = {
       disk: fs.statSync(path.join(dir, 'data.qcow2')).ino,
@@ -144,14 +149,21 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(fs.statSync(path.join(dir, 'data.qcow2')).ino).toBe(before.disk);
     expect(fs.readFileSync(path.join(dir, 'id_ed25519'), 'utf8')).toBe(before.key);
     expect(await d.state()).toBe('Stopped');
-    expect(await d.sshEndpoint()).toEqual({ host: '127.0.0.1', port: spec.ports.ssh });
-    expect(await d.apiServerEndpoint()).toEqual({ host: '127.0.0.1', port: spec.ports.apiServer });
+    expect(await d.endpoints()).toEqual(
+      spec.forwards.map((f) => ({
+        name: f.name,
+        host: '127.0.0.1',
+        port: f.hostPort,
+        guestPort: f.guestPort,
+      })),
+    );
   });
 
   it('starts, reports Running and ready, and goes Stopped quickly after kill -9', async () => {
     const d = driver('m2');
-    await d.create(await specFor('m2'));
-    await d.start();
+    const spec = await specFor('m2');
+    await d.create(spec);
+    await d.start(spec);
     expect(await d.state()).toBe('Running');
     const rt = await d.runtimeInfo();
     expect(rt.accel).toBe('tcg');
@@ -161,7 +173,7 @@ maybe('qemu driver (real qemu, fake guest)', () => {
       isAlive: async () => (await d.state()) === 'Running',
       hypervisorLog: rt.hypervisorLog,
     });
-    await d.start(); // already running: a no-op
+    await d.start(spec); // already running: a no-op
     expect((await d.runtimeInfo()).pid).toBe(rt.pid);
 
     process.kill(rt.pid!, 'SIGKILL');
@@ -174,7 +186,7 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(ms).toBeLessThan(2000);
 
     // The stale pidfile and socket do not get in the way of the next start.
-    await d.start();
+    await d.start(spec);
     expect(await d.state()).toBe('Running');
     const t1 = performance.now();
     await d.stop({ timeoutMs: 500 }); // the fake guest ignores ACPI, so this falls back to quit
@@ -186,8 +198,9 @@ maybe('qemu driver (real qemu, fake guest)', () => {
 
   it('force stop skips ACPI', async () => {
     const d = driver('m3');
-    await d.create(await specFor('m3'));
-    await d.start();
+    const spec = await specFor('m3');
+    await d.create(spec);
+    await d.start(spec);
     const pid = (await d.runtimeInfo()).pid!;
     const t0 = performance.now();
     await d.stop({ force: true, timeoutMs: 60_000 });
@@ -203,7 +216,7 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     fs.writeFileSync(spec.image.kernel, 'garbage, not a kernel');
     try {
       const t0 = Date.now();
-      const err = (await d.start().catch((e: unknown) => e)) as KdevError;
+      const err = (await d.start(spec).catch((e: unknown) => e)) as KdevError;
       expect(err).toBeInstanceOf(KdevError);
       expect(err.code).toBe('VM_ERROR');
       expect(err.message).toMatch(/qemu exited at once: .*kernel/is);
@@ -218,10 +231,11 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     const d = driver('m5');
     const a = await specFor('m5');
     const b = driver('m6');
-    await b.create(await specFor('m6', { ports: a.ports }));
-    await b.start();
+    const bSpec = await specFor('m6', { forwards: a.forwards });
+    await b.create(bSpec);
+    await b.start(bSpec);
     await d.create(a);
-    const err = (await d.start().catch((e: unknown) => e)) as KdevError;
+    const err = (await d.start(a).catch((e: unknown) => e)) as KdevError;
     expect(err.code).toBe('VM_ERROR');
     expect(err.hints.join(' ')).toMatch(/port/);
     await b.stop({ force: true });
@@ -229,8 +243,9 @@ maybe('qemu driver (real qemu, fake guest)', () => {
 
   it('remove stops the machine and deletes its directory, leaving no qemu behind', async () => {
     const d = driver('m7');
-    await d.create(await specFor('m7'));
-    await d.start();
+    const spec = await specFor('m7');
+    await d.create(spec);
+    await d.start(spec);
     const dir = path.join(home, 'machines', 'm7');
     const pid = (await readPidFile(path.join(dir, 'hypervisor.pid')))!;
     // Even with its pidfile gone, the process is found and ended.
@@ -239,5 +254,81 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(fs.existsSync(dir)).toBe(false);
     expect(pidAlive(pid)).toBe(false);
     expect(await d.state()).toBe('Nonexistent');
+  });
+
+  it('--qemu-accel given to start on an existing machine reaches start()', async () => {
+    // KVM unusable on this "host": the created-with 'auto' means tcg, but a boot asking for kvm
+    // must be refused. start() used to read the created-with value and boot anyway.
+    const accelProbes = {
+      platform: 'linux' as const,
+      hostArch: 'x64',
+      env: {},
+      kvmUsable: async () => false,
+    };
+    const d = new QemuDriver('acc', { accelProbes });
+    drivers.push(d);
+    const spec = await specFor('acc', { options: { accel: 'auto' } });
+    await d.create(spec);
+    await expect(d.start({ ...spec, options: { accel: 'kvm' } })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_HOST',
+      message: expect.stringMatching(/kvm accelerator is not usable/),
+    });
+    expect(await d.state()).toBe('Stopped');
+    await d.start({ ...spec, options: { accel: 'tcg' } });
+    const record = JSON.parse(fs.readFileSync(path.join(home, 'machines', 'acc', 'machine.json'), 'utf8'));
+    expect(record.spec.options).toEqual({ accel: 'auto' }); // the created-with settings stay
+    expect(record.runtime).toMatchObject({ accel: 'tcg', accelReason: 'tcg requested by --qemu-accel' });
+    const argv = fs.readFileSync(`/proc/${record.runtime.processes[0].pid}/cmdline`, 'utf8').split('\0');
+    expect(argv[argv.indexOf('-accel') + 1]).toBe('tcg');
+    await d.stop({ force: true });
+  });
+
+  it('state, stop and remove touch only their own process, never one that merely names the pidfile', async () => {
+    const d = driver('m8');
+    const spec = await specFor('m8');
+    await d.create(spec);
+    await d.start(spec);
+    const dir = path.join(home, 'machines', 'm8');
+    const pidFile = path.join(dir, 'hypervisor.pid');
+    // Its argv holds "-pidfile <our pidfile>" as whole elements, as the old substring search wanted.
+    const decoy = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '-pidfile', pidFile], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const qemuPid = (await d.runtimeInfo()).pid!;
+      // A recycled pid: the record and pidfile now name the decoy.
+      process.kill(qemuPid, 'SIGKILL');
+      while (pidAlive(qemuPid)) await new Promise((r) => setTimeout(r, 20));
+      const recordFile = path.join(dir, 'machine.json');
+      const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+      record.runtime.processes[0].pid = decoy.pid;
+      fs.writeFileSync(recordFile, JSON.stringify(record));
+      fs.writeFileSync(pidFile, `${decoy.pid}\n`);
+      expect(await d.state()).toBe('Stopped');
+      await d.stop({ force: true });
+      await d.start(spec);
+      const live = (await d.runtimeInfo()).pid!;
+      await d.remove();
+      expect(pidAlive(live)).toBe(false);
+      expect(pidAlive(decoy.pid!)).toBe(true);
+    } finally {
+      decoy.kill('SIGKILL');
+    }
+  });
+
+  it('a qemu that no record describes (an older kdev started it) is found by its pidfile', async () => {
+    const d = driver('m9');
+    const spec = await specFor('m9');
+    await d.create(spec);
+    await d.start(spec);
+    const pid = (await d.runtimeInfo()).pid!;
+    const recordFile = path.join(home, 'machines', 'm9', 'machine.json');
+    const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+    delete record.runtime;
+    fs.writeFileSync(recordFile, JSON.stringify(record));
+    expect(await d.state()).toBe('Running');
+    await d.remove();
+    expect(pidAlive(pid)).toBe(false);
   });
 });

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from '../../../src/lib/net.js';
 import { waitForReady } from '../../../src/vm/boot-watch.js';
-import { createDriver, type Driver } from '../../../src/vm/driver.js';
+import type { Driver, MachineSpec } from '../../../src/vm/driver.js';
+import { loadDriver } from '../../../src/vm/registry.js';
 
 function findKernel(): string | undefined {
   const fromEnv = process.env.KDEV_TEST_KERNEL;
@@ -125,23 +126,28 @@ function buildInitramfs(dir: string): { initrd: string; withModules: boolean } {
   it('reaches KDEV_READY after reading the seed disk, then stops', async () => {
     const { initrd, withModules } = buildInitramfs(home);
     const [ssh, apiServer] = (await freePorts(2)) as [number, number];
-    driver = createDriver('qemu', 'kboot');
-    await driver.create({
+    const d = await loadDriver('qemu', 'kboot');
+    driver = d;
+    const spec: MachineSpec = {
       name: 'kboot',
       cpus: 1,
       memoryMiB: 512,
       diskMiB: 1024,
       image: { kernel: kernel!, initrd, cmdline: 'console=ttyS0 panic=-1', arch: 'x86_64' },
       mounts: [],
-      ports: { ssh, apiServer },
-      accel: 'tcg',
-    });
+      forwards: [
+        { name: 'ssh', guestPort: 22, hostPort: ssh },
+        { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
+      ],
+      options: { accel: 'tcg' },
+    };
+    await d.create(spec);
     const t0 = Date.now();
-    await driver.start();
-    const rt = await driver.runtimeInfo();
+    await d.start(spec);
+    const rt = await d.runtimeInfo();
     await waitForReady(rt.consoleLog, {
       timeoutMs: 90_000,
-      isAlive: async () => (await driver!.state()) === 'Running',
+      isAlive: async () => (await d.state()) === 'Running',
       hypervisorLog: rt.hypervisorLog,
       accel: rt.accel,
     });
@@ -150,7 +156,7 @@ function buildInitramfs(dir: string): { initrd: string; withModules: boolean } {
     const sawSeed = /seed hostname: kboot/.test(fs.readFileSync(rt.consoleLog, 'utf8'));
     if (withModules) expect(sawSeed).toBe(true);
     else console.log(`no virtio modules found for ${kernel}; seed disk read: ${sawSeed}`);
-    await driver.stop({ timeoutMs: 1000 });
-    expect(await driver.state()).toBe('Stopped');
+    await d.stop({ timeoutMs: 1000 });
+    expect(await d.state()).toBe('Stopped');
   }, 120_000);
 });

@@ -8,7 +8,7 @@ import {
 } from '../../../src/cluster/start.js';
 import { loadProfile, lockProfile, saveProfile } from '../../../src/cluster/profiles.js';
 import { paths } from '../../../src/lib/paths.js';
-import type { Driver, MachineSpec, MachineState } from '../../../src/vm/driver.js';
+import type { Driver, DriverInfo, MachineSpec, MachineState } from '../../../src/vm/driver.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 
 useTempKdevHome();
@@ -19,8 +19,17 @@ class FakeDriver implements Driver {
   calls: string[] = [];
   failStart = false;
   constructor(readonly name: string) {}
-  info() {
-    return { name: 'qemu', mountTypes: ['9p' as const], ipDiscovery: 'hostfwd' as const, needsKernel: true };
+  specs: MachineSpec[] = [];
+  info(): DriverInfo {
+    return {
+      name: 'qemu',
+      mountTypes: ['9p'],
+      networkModes: ['user'],
+      diskFormat: 'qcow2',
+      kernelForms: ['bzImage'],
+      ipDiscovery: 'hostfwd',
+      options: ['accel'],
+    };
   }
   async validate() {
     this.calls.push('validate');
@@ -30,8 +39,9 @@ class FakeDriver implements Driver {
     const m = FakeDriver.machines.get(this.name);
     FakeDriver.machines.set(this.name, { state: m?.state ?? 'Stopped', spec });
   }
-  async start() {
+  async start(spec: MachineSpec) {
     this.calls.push('start');
+    this.specs.push(spec);
     if (this.failStart) throw new Error('qemu exited: boom');
     FakeDriver.machines.get(this.name)!.state = 'Running';
   }
@@ -44,11 +54,13 @@ class FakeDriver implements Driver {
   async state() {
     return FakeDriver.machines.get(this.name)?.state ?? 'Nonexistent';
   }
-  async sshEndpoint() {
-    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.ssh };
-  }
-  async apiServerEndpoint() {
-    return { host: '127.0.0.1', port: FakeDriver.machines.get(this.name)!.spec.ports.apiServer };
+  async endpoints() {
+    return FakeDriver.machines.get(this.name)!.spec.forwards.map((f) => ({
+      name: f.name,
+      host: '127.0.0.1',
+      port: f.hostPort,
+      guestPort: f.guestPort,
+    }));
   }
   async runtimeInfo() {
     return { consoleLog: '/dev/null', accel: 'tcg' };
@@ -57,7 +69,7 @@ class FakeDriver implements Driver {
 
 let driver: FakeDriver;
 const deps: StartDeps = {
-  createDriver: (_d, name) => driver ?? (driver = new FakeDriver(name)),
+  createDriver: async (_d, name) => driver ?? (driver = new FakeDriver(name)),
   resolveImage: async () => ({
     kernel: '/img/bzImage',
     initrd: '/img/initrd',
@@ -120,6 +132,21 @@ describe('startMachine', () => {
     expect(driver.calls).toEqual(['validate', 'start']);
   });
 
+  test('the spec carries the forwards and, for an existing machine, a new --qemu-accel', async () => {
+    const first = await startMachine(req({ qemuAccel: 'tcg' }), run, deps);
+    expect(driver.specs[0]!.options).toEqual({ accel: 'tcg' });
+    expect(driver.specs[0]!.forwards).toEqual([
+      { name: 'ssh', guestPort: 22, hostPort: first.ssh.port },
+      { name: 'apiserver', guestPort: 8443, hostPort: first.apiServer.port },
+    ]);
+    await driver.stop();
+    await startMachine(req({ qemuAccel: 'kvm' }), run, deps);
+    expect(driver.specs[1]!.options).toEqual({ accel: 'kvm' });
+    await driver.stop();
+    await startMachine(req(), run, deps);
+    expect(driver.specs[2]!.options).toEqual({ accel: 'tcg' }); // what the profile was made with
+  });
+
   test('a profile left half-created by a killed start is resumed', async () => {
     await saveProfile({
       name: 'dev',
@@ -157,12 +184,51 @@ describe('startMachine', () => {
     expect(driver.calls).toEqual([]);
   });
 
-  test('Kubernetes is refused, for now, before anything is written', async () => {
-    await expect(startMachine(req({ kubernetes: true }), run, deps)).rejects.toMatchObject({
-      message: expect.stringMatching(/Kubernetes bootstrap/),
-      hints: [expect.stringMatching(/--no-kubernetes/)],
+  test('Kubernetes flags with --no-kubernetes are refused before anything is written', async () => {
+    await expect(
+      startMachine(req({ kubernetesVersion: 'v1.36.4', kubernetesOptions: { embedCerts: true } }), run, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: '--kubernetes-version, --embed-certs cannot be used with --no-kubernetes',
     });
     await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+  });
+
+  test('a version outside the window is refused with the window, before anything is written', async () => {
+    await expect(
+      startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.30.1' }), run, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      hints: [expect.stringMatching(/v1\.37, v1\.36, v1\.35, v1\.34/)],
+    });
+    await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+  });
+
+  test('with Kubernetes the bootstrap steps follow the machine steps; the profile keeps the version', async () => {
+    // Runs the machine's steps for real and stops before the first one that needs the guest.
+    const upToPrepare: StepRunner = async (steps, ctx) => {
+      for (const s of steps) {
+        titles.push(s.title);
+        if (s.title === 'Inspect the guest') break;
+        await s.run(ctx, () => undefined);
+      }
+    };
+    await startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.36.4' }), upToPrepare, deps);
+    expect(titles.slice(titles.indexOf('Connect over SSH (pinned host key)'))).toEqual([
+      'Connect over SSH (pinned host key)',
+      'Replay host edits in the guest',
+      'Prepare the Kubernetes bootstrap',
+      'Inspect the guest',
+    ]);
+    expect((await loadProfile('dev'))!.kubernetesVersion).toBe('v1.36.4');
+    // Another version for the same cluster is refused; the same one (or none) is fine.
+    await expect(
+      startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.37.1' }), upToPrepare, deps),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/cannot change to v1\.37\.1/),
+    });
+    await expect(startMachine(req({ kubernetes: true }), upToPrepare, deps)).resolves.toBeDefined();
   });
 
   test('a failed boot releases the lock and keeps the machine for the next try', async () => {

@@ -25,4 +25,12 @@ describe('atomic files', () => {
     }
     expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
   });
+
+  test('a folder that already existed keeps its mode', async () => {
+    const dir = path.join(home.dir(), 'users-own');
+    await fs.mkdir(dir, { mode: 0o755 });
+    await fs.chmod(dir, 0o755);
+    await ensurePrivateDir(dir);
+    expect((await fs.stat(dir)).mode & 0o777).toBe(0o755);
+  });
 });

@@ -55,19 +55,28 @@ class FakeRunner implements CommandRunner {
   }
 }
 
-const target = { host: '127.0.0.1', port: 2222, keyPath: '/m/id_ed25519', knownHostsPath: '/m/known_hosts' };
+const target = {
+  host: '127.0.0.1',
+  port: 2222,
+  keyPath: '/m/id_ed25519',
+  knownHostsPath: '/m/known_hosts',
+  hostKeyAlias: 'kdev.m',
+};
 
 describe('SystemSshClient', () => {
   it('pins the host key, uses only our key, and quotes the remote command', async () => {
     const runner = new FakeRunner([{ exitCode: 3, stdout: 'out', stderr: 'err' }]);
-    const ssh = new SystemSshClient(target, { runner });
+    const lines: string[] = [];
+    const ssh = new SystemSshClient(target, { runner, log: (l) => lines.push(l) });
     const r = await ssh.exec(['sh', '-c', 'echo "$1"', '--', "it's"], { input: 'hi', timeoutMs: 5000 });
     expect(r).toEqual({ exitCode: 3, stdout: 'out', stderr: 'err' });
     const call = runner.calls[0]!;
     expect(call.file).toBe('ssh');
     expect(call.args).toEqual([
-      ...['-i', '/m/id_ed25519', '-p', '2222'],
-      ...['-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes'],
+      ...['-F', '/dev/null', '-i', '/m/id_ed25519', '-p', '2222'],
+      ...['-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'ForwardAgent=no'],
+      ...['-o', 'ForwardX11=no', '-o', 'ControlMaster=no', '-o', 'ControlPath=none'],
+      ...['-o', 'PermitLocalCommand=no', '-o', 'StrictHostKeyChecking=yes', '-o', 'HostKeyAlias=kdev.m'],
       ...['-o', 'UserKnownHostsFile=/m/known_hosts', '-o', 'GlobalKnownHostsFile=/dev/null'],
       ...['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR'],
       ...['-o', 'ServerAliveInterval=15'],
@@ -76,6 +85,9 @@ describe('SystemSshClient', () => {
       `sh -c 'echo "$1"' -- 'it'\\''s'`,
     ]);
     expect(call.opts).toMatchObject({ input: 'hi', timeoutMs: 5000, reject: false });
+    // The user's agent is never handed to ssh (undefined overrides the inherited variable).
+    expect(call.opts?.env).toHaveProperty('SSH_AUTH_SOCK', undefined);
+    expect(lines).toEqual([`ssh kdev@127.0.0.1:2222: sh -c 'echo "$1"' -- 'it'\\''s' → exit 3`]);
     expect(ssh.sshArgs().at(-1)).toBe('kdev@127.0.0.1');
   });
 

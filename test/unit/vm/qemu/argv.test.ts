@@ -14,7 +14,10 @@ const base: QemuArgvOptions = {
     { id: 'seed', path: '/m/seed.img', format: 'raw', serial: 'kdev-seed', readOnly: true },
   ],
   shares: [{ id: 'fs0', hostPath: '/home/me/src', tag: 'kdev0' }],
-  ports: { ssh: 40022, apiServer: 40443 },
+  forwards: [
+    { name: 'ssh', guestPort: 22, hostPort: 40022 },
+    { name: 'apiserver', guestPort: 8443, hostPort: 40443 },
+  ],
   qmpSocket: '/m/control.sock',
   pidFile: '/m/hypervisor.pid',
   consoleLog: '/m/console.log',

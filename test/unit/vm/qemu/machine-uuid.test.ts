@@ -1,4 +1,4 @@
-import { machineUuid } from '../../../../src/vm/qemu/driver.js';
+import { machineUuid } from '../../../../src/vm/qemu/machine-uuid.js';
 import { buildQemuArgv } from '../../../../src/vm/qemu/argv.js';
 
 describe('machineUuid', () => {
@@ -22,7 +22,7 @@ describe('machineUuid', () => {
       cmdline: 'console=ttyS0',
       disks: [],
       shares: [],
-      ports: { ssh: 2222, apiServer: 6443 },
+      forwards: [{ name: 'ssh', guestPort: 22, hostPort: 2222 }],
       qmpSocket: '/s',
       pidFile: '/p',
       consoleLog: '/c',

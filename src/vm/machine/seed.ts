@@ -1,11 +1,10 @@
 // The seed disk: a raw virtio disk whose bytes are a plain ustar archive the guest unpacks before
-// sshd starts (keys, hostname, mounts). A tar needs no filesystem driver on either side.
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { create } from 'tar';
-import { KdevError } from '../lib/errors.js';
-import type { MountType } from './driver.js';
+// sshd starts (keys, hostname, mounts). A tar needs no filesystem driver on either side. The
+// archive is built in memory: the guest's private host key never sits in a staging folder that a
+// killed kdev would leave behind.
+import { Header } from 'tar';
+import { KdevError } from '../../lib/errors.js';
+import type { MountType } from '../driver.js';
 
 export interface SeedMount {
   tag: string;
@@ -22,7 +21,7 @@ export interface SeedContents {
   mounts: SeedMount[];
 }
 
-const SECTOR = 512;
+const BLOCK = 512;
 
 /**
  * One `<tag> <guest-path> <type> [ro]` line per mount. ASCII whitespace and backslashes in the
@@ -46,8 +45,24 @@ export function escapeMountPath(p: string): string {
 
 const withNewline = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
 
-/** The seed disk's bytes: a ustar archive padded to a whole number of sectors. */
-export async function buildSeedImage(c: SeedContents): Promise<Buffer> {
+function tarEntry(name: string, body: string, mode: number): Buffer {
+  const data = Buffer.from(body, 'utf8');
+  const header = Buffer.alloc(BLOCK);
+  new Header({
+    path: name,
+    mode,
+    size: data.length,
+    mtime: new Date(0),
+    type: 'File',
+    uid: 0,
+    gid: 0,
+  }).encode(header, 0);
+  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+  return Buffer.concat([header, data, Buffer.alloc(pad)]);
+}
+
+/** The seed disk's bytes: a ustar archive (whole 512-byte blocks, so whole sectors). */
+export function buildSeedImage(c: SeedContents): Buffer {
   const files: Array<[string, string, number]> = [
     ['authorized_keys', withNewline(c.authorizedKeys), 0o644],
     ['ssh_host_ed25519_key', withNewline(c.hostKey), 0o600],
@@ -55,25 +70,6 @@ export async function buildSeedImage(c: SeedContents): Promise<Buffer> {
     ['hostname', withNewline(c.hostname), 0o644],
     ['mounts', renderMounts(c.mounts), 0o644],
   ];
-  // node-tar archives files from disk, so stage them in a private temp dir.
-  const staging = await fs.mkdtemp(path.join(os.tmpdir(), 'kdev-seed-'));
-  try {
-    for (const [name, body, mode] of files) {
-      await fs.writeFile(path.join(staging, name), body, { mode });
-      await fs.chmod(path.join(staging, name), mode);
-    }
-    const chunks: Buffer[] = [];
-    const pack = create(
-      { cwd: staging, portable: true, noPax: true, mtime: new Date(0) },
-      files.map(([name]) => name),
-    );
-    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
-    const tarBytes = Buffer.concat(chunks);
-    const padded = Math.ceil(tarBytes.length / SECTOR) * SECTOR;
-    return padded === tarBytes.length
-      ? tarBytes
-      : Buffer.concat([tarBytes, Buffer.alloc(padded - tarBytes.length)]);
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true });
-  }
+  // Two zero blocks end the archive.
+  return Buffer.concat([...files.map(([n, b, m]) => tarEntry(n, b, m)), Buffer.alloc(2 * BLOCK)]);
 }

@@ -1,0 +1,38 @@
+// The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
+// spec (today only the accelerator), and the hints for a qemu that would not start with them.
+import { KdevError } from '../../lib/errors.js';
+import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../names.js';
+
+export interface QemuOptions {
+  accel: QemuAccel;
+}
+
+export const QEMU_OPTION_NAMES = ['accel'];
+
+export function parseQemuOptions(options: Record<string, string>): QemuOptions {
+  for (const key of Object.keys(options)) {
+    if (!QEMU_OPTION_NAMES.includes(key)) {
+      throw new KdevError('BAD_INPUT', `the qemu driver has no option "${key}"`, {
+        hints: [`Its options: ${QEMU_OPTION_NAMES.join(', ')}`],
+      });
+    }
+  }
+  const accel = options.accel ?? 'auto';
+  if (!isQemuAccel(accel)) {
+    throw new KdevError('BAD_INPUT', `unknown --qemu-accel "${accel}"`, {
+      hints: [`Use one of: ${QEMU_ACCELS.join(', ')}`],
+    });
+  }
+  return { accel };
+}
+
+/** What to tell the user when qemu exits at once, from what it printed. */
+export function startFailureHints(output: string): string[] {
+  if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
+    return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
+  }
+  if (/kvm/i.test(output) && /(Permission denied|failed to initialize|No such file)/i.test(output)) {
+    return ['KVM is not usable here: retry with --qemu-accel tcg'];
+  }
+  return ['See the full qemu output: kdev logs'];
+}

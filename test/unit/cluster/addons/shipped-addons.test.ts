@@ -1,0 +1,121 @@
+// Every addon kdev ships: valid addon.yaml, pinned images, manifests valid against the Kubernetes
+// OpenAPI schema (kubernetes-models, generated from upstream's OpenAPI document).
+import { SUPPORTED_KUBERNETES_MINORS, PINNED_IMAGE } from '../../../../src/cluster/addons/addon-schema.js';
+import { renderAddon } from '../../../../src/cluster/addons/addons.js';
+import { addonImages, loadCatalog, type Addon } from '../../../../src/cluster/addons/catalog.js';
+import type { KubeObject } from '../../../../src/cluster/addons/manifest.js';
+import { useTempKdevHome } from '../../../helpers/temp-home.js';
+
+useTempKdevHome();
+
+const CORE = [
+  'storage-provisioner',
+  'default-storageclass',
+  'metrics-server',
+  'ingress',
+  'registry',
+  'dashboard',
+];
+
+async function shipped(): Promise<Addon[]> {
+  const { addons, problems } = await loadCatalog();
+  expect(problems).toEqual([]);
+  return addons.filter((a) => a.source === 'builtin');
+}
+
+/** kubernetes-models module path for an apiVersion: core is `v1`, groups are `<group>/<version>`. */
+async function modelFor(o: KubeObject): Promise<new (data: object) => { validate(): void }> {
+  const mod = (await import(`kubernetes-models/${o.apiVersion}`)) as Record<string, unknown>;
+  const model = mod[o.kind];
+  if (typeof model !== 'function') throw new Error(`kubernetes-models has no ${o.apiVersion} ${o.kind}`);
+  return model as new (data: object) => { validate(): void };
+}
+
+/** Every `image` of every pod template, plus image lines inside embedded YAML strings. */
+function imagesIn(objects: KubeObject[]): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, key?: string): void => {
+    if (typeof v === 'string') {
+      if (key === 'image') found.push(v);
+      for (const m of v.matchAll(/^\s*image:\s*(\S+)\s*$/gm)) found.push(m[1] ?? '');
+    } else if (Array.isArray(v)) v.forEach((x) => walk(x));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(objects);
+  return found;
+}
+
+describe('shipped addons', () => {
+  it('are the core set, each with a valid addon.yaml named after its folder', async () => {
+    const addons = await shipped();
+    expect(addons.map((a) => a.meta.name).sort()).toEqual([...CORE].sort());
+    for (const a of addons) {
+      expect(a.meta.upstream.why.length).toBeGreaterThan(40);
+      expect(a.manifests.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('support every Kubernetes minor kdev supports', async () => {
+    for (const a of await shipped()) {
+      for (const minor of SUPPORTED_KUBERNETES_MINORS)
+        expect([a.meta.name, a.meta.kubernetesVersions.includes(minor)]).toEqual([a.meta.name, true]);
+    }
+  });
+
+  it('pin every image by tag and digest, and use only images their addon.yaml declares', async () => {
+    for (const a of await shipped()) {
+      const declared = new Set(Object.values(a.meta.images).map((i) => i.ref));
+      for (const ref of declared) expect(ref).toMatch(PINNED_IMAGE);
+      const used = imagesIn(renderAddon(a, 'kdev'));
+      for (const image of used)
+        expect([a.meta.name, image, declared.has(image)]).toEqual([a.meta.name, image, true]);
+      // Every declared image is used somewhere, so the image cache holds nothing stale.
+      for (const ref of declared)
+        expect([a.meta.name, ref, used.includes(ref)]).toEqual([a.meta.name, ref, true]);
+    }
+    expect(addonImages(await shipped()).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('depend only on shipped addons', async () => {
+    const addons = await shipped();
+    const names = new Set(addons.map((a) => a.meta.name));
+    for (const a of addons) for (const d of a.meta.dependsOn) expect(names.has(d)).toBe(true);
+  });
+
+  it('render manifests that validate against the Kubernetes OpenAPI schema', async () => {
+    let count = 0;
+    for (const a of await shipped()) {
+      for (const o of renderAddon(a, 'kdev')) {
+        const Model = await modelFor(o);
+        expect(() => new Model(o).validate()).not.toThrow();
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(25);
+  });
+
+  it('have no placeholders left after rendering', async () => {
+    for (const a of await shipped()) expect(JSON.stringify(renderAddon(a, 'kdev'))).not.toContain('${');
+  });
+
+  it('declare forwards for the NodePorts the host reaches', async () => {
+    const addons = await shipped();
+    const byName = new Map(addons.map((a) => [a.meta.name, a]));
+    for (const name of ['ingress', 'registry', 'dashboard']) {
+      const a = byName.get(name)!;
+      const nodePorts = renderAddon(a, 'kdev')
+        .filter((o) => o.kind === 'Service')
+        .flatMap((o) => ((o.spec as { ports?: { nodePort?: number }[] }).ports ?? []).map((p) => p.nodePort));
+      for (const f of a.meta.forwards) expect(nodePorts).toContain(f.guestPort);
+    }
+  });
+
+  it('the schema check fails on a wrong field (it is not vacuous)', async () => {
+    const a = (await shipped()).find((x) => x.meta.name === 'metrics-server')!;
+    const deployment = renderAddon(a, 'kdev').find((o) => o.kind === 'Deployment')!;
+    const broken = JSON.parse(JSON.stringify(deployment)) as KubeObject & { spec: { replicas: unknown } };
+    broken.spec.replicas = 'one';
+    const Model = await modelFor(broken);
+    expect(() => new Model(broken).validate()).toThrow(/replicas/);
+  });
+});

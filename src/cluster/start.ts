@@ -271,8 +271,9 @@ export function startSteps(): Step<StartContext>[] {
     },
     {
       title: 'Replay host edits in the guest',
-      enabled: (ctx) => (ctx.profile?.mounts.length ?? 0) > 0,
+      // No `enabled`: the step list is fixed before the profile (and its mounts) is known.
       run: async (ctx) => {
+        if (ctx.profile!.mounts.length === 0) return 'no mounts';
         const problems = (await ctx.driver!.runtimeInfo()).problems ?? [];
         ctx.warnings.push(...problems);
         if (!ctx.deps.startWatcher) return 'skipped';

@@ -8,6 +8,7 @@ import { isSafeFolderName, isValidProfileName, validateProfileName } from '../li
 import { driverFor } from './access.js';
 import { kubeconfigPath, updateKubeconfig, withoutEntry } from './kubeconfig.js';
 import { lockProfile, removeProfile } from './profiles.js';
+import { stopWatchHelper } from './watch-helper.js';
 
 export interface DeleteResult {
   deleted: string[];
@@ -29,6 +30,7 @@ async function deleteOne(name: string, logger?: Logger): Promise<boolean> {
     if (!(await exists())) return false;
     const { driver, profile } = await driverFor(name, logger);
     // remove() stops (forcefully) before deleting, so no hypervisor process outlives its disks.
+    await stopWatchHelper(name);
     await driver.remove();
     // The cluster's kubeconfig entries go with it (current-context too, when it was this one).
     if (profile?.kubernetes) await forgetContext(name, logger);

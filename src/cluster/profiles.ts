@@ -17,6 +17,7 @@ const mountSchema = (z: Zod) =>
     guestPath: z.string(),
     type: z.enum(MOUNT_TYPES),
     tag: z.string(),
+    readOnly: z.boolean().default(false),
   });
 
 const profileSchema = lazySchema((z) =>
@@ -38,6 +39,8 @@ const profileSchema = lazySchema((z) =>
     binaryMirror: z.string().optional(),
     isoSha256: z.string().optional(),
     mounts: z.array(mountSchema(z)).default([]),
+    /** Whether a helper replays host edits of the mounts inside the guest (start --watch); unset = yes. */
+    watchMounts: z.boolean().optional(),
     /** Enabled addons (absent = none): catalog names, or absolute folders for addons enabled by path. */
     addons: z.array(z.string()).optional(),
     ports: z.object({ ssh: z.number().int(), apiServer: z.number().int() }),

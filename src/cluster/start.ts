@@ -8,7 +8,7 @@ import { waitForReady } from '../vm/boot-watch.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { checkImageSource, resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
-import type { QemuAccel } from '../vm/names.js';
+import { MOUNT_TYPES, type MountType, type QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
 import { sshTo } from './access.js';
 import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
@@ -20,8 +20,10 @@ import {
   type KubernetesOptions,
 } from './kubernetes/bootstrap.js';
 import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
+import { parseMountArg, resolveMounts, type ResolvedMount } from './mounts.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
 import { resolveSettings, type StartFlags } from './settings.js';
+import { startWatchHelper, wantsWatcher } from './watch-helper.js';
 import type { Step } from './steps.js';
 
 export interface StartRequest extends StartFlags {
@@ -30,6 +32,12 @@ export interface StartRequest extends StartFlags {
   isoUrl?: string;
   isoSha256?: string;
   bootTimeoutMs?: number;
+  /** --mount values (HOST[:GUEST][:OPTIONS]); given, they replace the profile's mounts. */
+  mounts?: string[];
+  /** --mount-type: the transport for mounts that name none. */
+  mountType?: string;
+  /** --watch / --no-watch: replay host edits in the guest. */
+  watch?: boolean;
   /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
   logger?: Logger;
   /** --addons: enabled on top of the profile's set once the cluster answers. */
@@ -61,6 +69,8 @@ export interface StartDeps {
   /** Resolves once the guest says KDEV_READY on its console; fails fast on a dead or silent boot. */
   waitForGuest: (driver: Driver, machineName: string, timeoutMs: number) => Promise<void>;
   waitForSsh: (driver: Driver, machineName: string, logger?: Logger) => Promise<void>;
+  /** Starts the background replay of host edits for the profile's mounts; absent in tests. */
+  startWatcher?: (profile: Profile) => Promise<string | undefined>;
 }
 
 export const hostStartDeps: StartDeps = {
@@ -79,6 +89,10 @@ export const hostStartDeps: StartDeps = {
   waitForSsh: async (driver, name, logger) => {
     await (await sshTo(name, driver, logger)).waitForSsh(60_000);
   },
+  startWatcher: async (profile) => {
+    if (!wantsWatcher(profile)) return undefined;
+    return `kdev watch running (pid ${await startWatchHelper(profile.name)})`;
+  },
 };
 
 export interface StartContext {
@@ -92,6 +106,8 @@ export interface StartContext {
   wasRunning: boolean;
   resumed: boolean;
   warnings: string[];
+  /** The mounts given now differ from the machine's: its files are written again. */
+  mountsChanged?: boolean;
   /** The Kubernetes release this start bootstraps (absent under --no-kubernetes). */
   release?: KubernetesRelease;
   k8s?: KubernetesContext;
@@ -154,9 +170,24 @@ export function startSteps(): Step<StartContext>[] {
           req.logger,
         );
         ctx.driver = driver;
+        const mounts = await requestedMounts(req, driver);
         if (existing) {
           ctx.warnings.push(...ignoredChanges(existing, req, wanted));
           ctx.profile = existing;
+          if (mounts || req.watch !== undefined) {
+            if ((await driver.state()) === 'Running') {
+              ctx.warnings.push(
+                `--mount/--watch ignored: "${req.profile}" is running; stop it to change its mounts`,
+              );
+            } else {
+              ctx.profile = {
+                ...existing,
+                mounts: mounts ?? existing.mounts,
+                watchMounts: req.watch ?? existing.watchMounts,
+              };
+              ctx.mountsChanged = mounts !== undefined;
+            }
+          }
           return;
         }
         const [ssh, apiServer] = await freePorts(2);
@@ -175,7 +206,8 @@ export function startSteps(): Step<StartContext>[] {
           ...(wanted.network ? { network: wanted.network } : {}),
           isoUrl: req.isoUrl,
           isoSha256: req.isoSha256,
-          mounts: [],
+          mounts: mounts ?? [],
+          watchMounts: req.watch,
           ports: { ssh: ssh ?? 0, apiServer: apiServer ?? 0 },
           phase: 'creating',
           createdAt: new Date().toISOString(),
@@ -216,7 +248,7 @@ export function startSteps(): Step<StartContext>[] {
       title: 'Create machine',
       run: async (ctx) => {
         const profile = ctx.profile!;
-        if (profile.phase === 'created') {
+        if (profile.phase === 'created' && !ctx.mountsChanged) {
           const state = await ctx.driver!.state();
           if (state !== 'Nonexistent') return 'exists';
         }
@@ -249,8 +281,39 @@ export function startSteps(): Step<StartContext>[] {
       title: 'Connect over SSH (pinned host key)',
       run: (ctx) => ctx.deps.waitForSsh(ctx.driver!, ctx.req.profile, ctx.req.logger),
     },
+    {
+      title: 'Replay host edits in the guest',
+      // No `enabled`: the step list is fixed before the profile (and its mounts) is known.
+      run: async (ctx) => {
+        if (ctx.profile!.mounts.length === 0) return 'no mounts';
+        const problems = (await ctx.driver!.runtimeInfo()).problems ?? [];
+        ctx.warnings.push(...problems);
+        if (!ctx.deps.startWatcher) return 'skipped';
+        return (await ctx.deps.startWatcher(ctx.profile!)) ?? 'nothing to watch';
+      },
+    },
     ...clusterSteps(),
   ];
+}
+
+/** The --mount set asked for now, checked against what the driver offers here; undefined when none given. */
+async function requestedMounts(req: StartRequest, driver: Driver): Promise<ResolvedMount[] | undefined> {
+  let defaultType: MountType | undefined;
+  if (req.mountType !== undefined) {
+    if (!(MOUNT_TYPES as readonly string[]).includes(req.mountType)) {
+      throw new KdevError(
+        'BAD_INPUT',
+        `--mount-type ${req.mountType} is not one of ${MOUNT_TYPES.join(', ')}`,
+      );
+    }
+    defaultType = req.mountType as MountType;
+  }
+  if (!req.mounts || req.mounts.length === 0) return undefined;
+  const offered = (await driver.availableMountTypes?.()) ?? driver.info().mountTypes;
+  return resolveMounts(
+    req.mounts.map((m) => parseMountArg(m)),
+    { offered, defaultType },
+  );
 }
 
 /**

@@ -14,13 +14,15 @@ export interface StatusResult {
   APIServer: ComponentState;
   Kubeconfig: ComponentState;
   Driver?: string;
+  /** Helpers that should run beside the machine but do not (e.g. a killed virtiofsd). */
+  Problems?: string[];
 }
 
 /** minikube's bitmask: 1 host not running, 2 cluster not running, 4 kubeconfig not configured. */
 export function statusExitCode(s: StatusResult): number {
   const bad = (v: ComponentState) => v !== 'Running' && v !== 'Configured' && v !== 'Disabled';
   let code = 0;
-  if (s.Host !== 'Running') code |= 1;
+  if (s.Host !== 'Running' || (s.Problems?.length ?? 0) > 0) code |= 1;
   if (bad(s.Kubelet) || bad(s.APIServer)) code |= 2;
   if (bad(s.Kubeconfig)) code |= 4;
   return code;
@@ -39,7 +41,13 @@ export async function machineStatus(name: string): Promise<StatusResult> {
   }
   const driver = await loadDriver(profile.driver, name);
   const host = profile.phase === 'creating' ? 'Error' : await driver.state();
-  const base = { Name: name, Host: host, Driver: profile.driver };
+  const problems = host === 'Running' ? ((await driver.runtimeInfo()).problems ?? []) : [];
+  const base = {
+    Name: name,
+    Host: host,
+    Driver: profile.driver,
+    ...(problems.length > 0 ? { Problems: problems } : {}),
+  };
   if (!profile.kubernetes)
     return { ...base, Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' };
   // A stopped machine: everything is down (minikube's exit code 7).

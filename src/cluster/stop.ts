@@ -4,6 +4,7 @@ import type { Driver, MachineState } from '../vm/driver.js';
 import { loadDriver } from '../vm/registry.js';
 import { sshTo } from './access.js';
 import { lockProfile, requireProfile } from './profiles.js';
+import { stopWatchHelper } from './watch-helper.js';
 
 /**
  * A clean shutdown asked of the guest itself over SSH, so the data disk is flushed and unmounted;
@@ -56,6 +57,7 @@ export async function stopMachine(
     const profile = await requireProfile(name);
     const driver = await loadDriver(profile.driver, name, { logger: opts.logger });
     const before = await driver.state();
+    await stopWatchHelper(name);
     if (before === 'Running' && !opts.force)
       await powerOffFromInside(name, driver, opts.timeoutMs ?? 30_000, opts.logger);
     if ((await driver.state()) !== 'Stopped')

@@ -41,6 +41,16 @@ export default class Start extends KdevCommand<typeof Start> {
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
     network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
+    mount: Flags.string({
+      description:
+        "Host folder to mount, repeatable: HOST[:GUEST][:ro|9p|virtiofs,...] (the guest path is after the last ':'; none = same path)",
+      multiple: true,
+    }),
+    'mount-type': Flags.string({ description: 'Mount transport when a --mount names none: virtiofs or 9p' }),
+    watch: Flags.boolean({
+      description: 'Replay host edits of the mounts in the guest so its watchers fire (default: on)',
+      allowNo: true,
+    }),
     'iso-sha256': Flags.string({
       description: "Expected SHA-256 of the image's SHA256SUMS (required for an http:// --iso-url)",
     }),
@@ -59,6 +69,9 @@ export default class Start extends KdevCommand<typeof Start> {
       qemuAccel: f['qemu-accel'],
       network: f.network,
       isoUrl: f['iso-url'],
+      mounts: f.mount,
+      mountType: f['mount-type'],
+      watch: f.watch,
       logger: this.log_,
       kubernetesOptions: {
         imageRepository: f['image-repository'],

@@ -10,6 +10,7 @@ const render = (s: StatusResult) =>
     `kubelet: ${s.Kubelet}`,
     `apiserver: ${s.APIServer}`,
     `kubeconfig: ${s.Kubeconfig}`,
+    ...(s.Problems ?? []).map((p) => `problem: ${p}`),
   ].join('\n');
 
 export default class Status extends KdevCommand<typeof Status> {

@@ -48,6 +48,7 @@ export interface MountSpec {
   type: MountType;
   /** The 9p mount_tag / virtiofs tag the guest mounts by. */
   tag: string;
+  readOnly?: boolean;
 }
 
 export interface MachineSpec {
@@ -88,10 +89,14 @@ export interface RuntimeInfo {
   accel?: string;
   /** The hypervisor's pid while it runs. */
   pid?: number;
+  /** Helper processes (e.g. virtiofsd) that should run beside the hypervisor but do not. */
+  problems?: string[];
 }
 
 export interface Driver {
   info(): DriverInfo;
+  /** The mount transports usable on this host now (helpers found), best first; info() when absent. */
+  availableMountTypes?(): Promise<MountType[]>;
   /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
   validate(spec: MachineSpec): Promise<void>;
   /** Writes everything start() needs (shared setup through machine/, then its own files). */

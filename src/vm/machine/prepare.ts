@@ -36,7 +36,12 @@ export async function prepareMachine(
     hostKey: await read(files.hostKey),
     hostPublicKey: await read(files.hostPublicKey),
     hostname: spec.name,
-    mounts: spec.mounts.map((m) => ({ tag: m.tag, guestPath: m.guestPath, type: m.type })),
+    mounts: spec.mounts.map((m) => ({
+      tag: m.tag,
+      guestPath: m.guestPath,
+      type: m.type,
+      readOnly: m.readOnly ?? false,
+    })),
   });
   await writeFileAtomic(files.seedDisk, seed);
 

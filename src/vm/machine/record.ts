@@ -24,6 +24,7 @@ const mountSchema = (z: Zod) =>
     guestPath: z.string().min(1),
     type: z.enum(MOUNT_TYPES),
     tag: z.string().min(1),
+    readOnly: z.boolean().optional(),
   });
 
 const forwardSchema = (z: Zod) => {

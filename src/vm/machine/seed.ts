@@ -10,6 +10,7 @@ export interface SeedMount {
   tag: string;
   guestPath: string;
   type: MountType;
+  readOnly?: boolean;
 }
 
 export interface SeedContents {
@@ -25,19 +26,24 @@ const BLOCK = 512;
 // guest kernel log "unable to read RDB block" at each boot. Zeros after the end marker are ignored.
 const MIN_BYTES = 64 * 1024;
 
-/** One `<tag> <guest-path> <type>` line per mount; fields cannot hold whitespace. */
+/**
+ * One `<tag> <guest-path> <type> [ro]` line per mount. ASCII whitespace and backslashes in the
+ * guest path become octal escapes (`\0040` for a space), which the guest undoes with printf %b,
+ * so any path fits on one line; other bytes, UTF-8 included, pass as they are.
+ */
 export function renderMounts(mounts: readonly SeedMount[]): string {
   return mounts
     .map((m) => {
-      if (/\s/.test(m.tag) || /\s/.test(m.guestPath)) {
-        throw new KdevError(
-          'BAD_INPUT',
-          `mount "${m.tag} ${m.guestPath}": tags and guest paths cannot contain spaces`,
-        );
+      if (!/^[A-Za-z0-9_.-]+$/.test(m.tag)) {
+        throw new KdevError('BAD_INPUT', `mount tag "${m.tag}" must be letters, digits, '.', '_' or '-'`);
       }
-      return `${m.tag} ${m.guestPath} ${m.type}\n`;
+      return `${m.tag} ${escapeMountPath(m.guestPath)} ${m.type}${m.readOnly ? ' ro' : ''}\n`;
     })
     .join('');
+}
+
+export function escapeMountPath(p: string): string {
+  return p.replace(/[ \t\n\r\v\f\\]/g, (c) => `\\0${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 const withNewline = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);

@@ -57,8 +57,9 @@ export function validateSpec(
       throw bad(`mount tag "${m.tag}" must be 1-31 letters, digits, '.', '_' or '-'`);
     if (tags.has(m.tag)) throw bad(`mount tag "${m.tag}" is used twice`);
     tags.add(m.tag);
-    if (!path.posix.isAbsolute(m.guestPath) || /\s/.test(m.guestPath)) {
-      throw bad(`mount target "${m.guestPath}" must be an absolute guest path without spaces`);
+    // Any characters but NUL and newlines: the seed escapes whitespace.
+    if (!path.posix.isAbsolute(m.guestPath) || /[\0\n]/.test(m.guestPath)) {
+      throw bad(`mount target ${JSON.stringify(m.guestPath)} must be an absolute guest path`);
     }
   }
   if (sockets.some((s) => Buffer.byteLength(s) > MAX_SOCKET_PATH)) {

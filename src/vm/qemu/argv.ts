@@ -1,6 +1,7 @@
 // The qemu command line as data: a pure function, so every flag is visible in one unit test.
 import type { Arch } from '../driver.js';
 import type { Forward } from '../network/forward.js';
+import { sharedMemoryArgs, vhostUserFsArgs, type VirtiofsdMount } from './virtiofsd.js';
 
 export type ResolvedAccel = 'hvf' | 'kvm' | 'tcg';
 
@@ -40,6 +41,8 @@ export interface QemuArgvOptions {
   cmdline: string;
   disks: QemuDisk[];
   shares: QemuShare[];
+  /** virtiofs mounts whose virtiofsd sockets exist; adds the shared-memory backend they need. */
+  virtiofs?: Array<Pick<VirtiofsdMount, 'id' | 'tag' | 'socketPath'>>;
   /** Each becomes a slirp hostfwd on 127.0.0.1. */
   forwards: Forward[];
   qmpSocket: string;
@@ -124,6 +127,10 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     ];
     if (s.readOnly) fs.push('readonly=on');
     args.push('-virtfs', fs.join(','));
+  }
+  if (o.virtiofs && o.virtiofs.length > 0) {
+    args.push(...sharedMemoryArgs(o.memoryMiB));
+    for (const v of o.virtiofs) args.push(...vhostUserFsArgs(v));
   }
 
   args.push(

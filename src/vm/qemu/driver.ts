@@ -39,6 +39,8 @@ import { checkQemuTools } from './host-tools.js';
 import { machineUuid } from './machine-uuid.js';
 import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
+import { findVirtiofsd, type Virtiofsd } from './virtiofsd.js';
+import { startVirtiofsds, VIRTIOFSD_ROLE_PREFIX, virtiofsMounts } from './virtiofsd-process.js';
 
 export interface QemuDriverDeps extends DriverDeps {
   accelProbes?: AccelProbes;
@@ -72,13 +74,23 @@ export class QemuDriver implements Driver {
   info(): DriverInfo {
     return {
       name: 'qemu',
-      mountTypes: ['9p'],
+      mountTypes: ['virtiofs', '9p'],
       networkModes: [...QEMU_NETWORK_MODES],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],
       ipDiscovery: 'hostfwd',
       options: QEMU_OPTION_NAMES,
     };
+  }
+
+  /** virtiofs needs a virtiofsd on this host (and memfd, which macOS lacks); 9p is built into qemu. */
+  async availableMountTypes(): Promise<Array<'virtiofs' | '9p'>> {
+    if (this.platform !== 'linux') return ['9p'];
+    return (await this.virtiofsd()) ? ['virtiofs', '9p'] : ['9p'];
+  }
+
+  private virtiofsd(): Promise<Virtiofsd | undefined> {
+    return findVirtiofsd({ env: this.env, runner: this.runner });
   }
 
   private debug(line: string): void {
@@ -91,10 +103,22 @@ export class QemuDriver implements Driver {
 
   /** Spec, options, tools and files; returns the accelerator this spec gets on this host. */
   private async checkHost(spec: MachineSpec): Promise<AccelChoice> {
-    validateSpec(spec, this.machineName, this.info(), [this.files.controlSocket]);
+    const virtiofs = virtiofsMounts(this.files.dir, spec.mounts);
+    validateSpec(spec, this.machineName, this.info(), [
+      this.files.controlSocket,
+      ...virtiofs.map((v) => v.socketPath),
+    ]);
     const options = parseQemuOptions(spec.options);
     await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
     if (options.network === 'gvproxy') await requireGvproxy(this.env);
+    if (virtiofs.length > 0 && !(await this.virtiofsd())) {
+      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)', {
+        hints: [
+          'Install it (Debian 13+/Ubuntu 24.04+: sudo apt-get install virtiofsd), or set KDEV_VIRTIOFSD',
+          'Or use 9p mounts: --mount-type 9p',
+        ],
+      });
+    }
     await checkSpecFiles(spec);
     const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
     return resolveAccel(options.accel, spec.image.arch, probes);
@@ -151,6 +175,27 @@ export class QemuDriver implements Driver {
         throw err;
       }
     }
+    // qemu connects to every virtiofsd socket as it starts, so the helpers go first; recorded at
+    // once, so a kdev killed now still finds and stops them.
+    const virtiofs = virtiofsMounts(f.dir, spec.mounts);
+    const daemon = virtiofs.length > 0 ? await this.virtiofsd() : undefined;
+    if (virtiofs.length > 0 && !daemon) {
+      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+    }
+    const helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
+    if (helpers.length > 0) {
+      await updateMachineRecord(f.record, (r) => ({
+        ...r,
+        runtime: {
+          startedAt: new Date().toISOString(),
+          accel: accel.accel,
+          accelReason: accel.reason,
+          network: options.network,
+          forwards: spec.forwards,
+          processes: [...helpers, ...(gv ? [gv.record] : [])],
+        },
+      }));
+    }
     const { binary, args } = buildQemuArgv({
       name: spec.name,
       arch: spec.image.arch,
@@ -164,7 +209,10 @@ export class QemuDriver implements Driver {
         { id: 'data', path: f.dataDisk('qcow2'), format: 'qcow2', serial: 'kdev-data' },
         { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },
       ],
-      shares: spec.mounts.map((m, i) => ({ id: `fs${i}`, hostPath: m.hostPath, tag: m.tag })),
+      shares: spec.mounts
+        .filter((m) => m.type === '9p')
+        .map((m, i) => ({ id: `fs${i}`, hostPath: m.hostPath, tag: m.tag, readOnly: m.readOnly ?? false })),
+      virtiofs,
       forwards: spec.forwards,
       qmpSocket: f.controlSocket,
       pidFile: f.pidFile,
@@ -186,7 +234,10 @@ export class QemuDriver implements Driver {
         cwd: f.dir,
       },
       this.deps.logger,
-    );
+    ).catch(async (err: unknown) => {
+      await stopProcesses(helpers, { logger: this.deps.logger, platform: this.platform });
+      throw err;
+    });
     // Recorded before waiting, so a kdev killed now still finds (and can stop) this qemu.
     await updateMachineRecord(f.record, (r) => ({
       ...r,
@@ -196,7 +247,7 @@ export class QemuDriver implements Driver {
         accelReason: accel.reason,
         network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record, ...(gv ? [gv.record] : [])],
+        processes: [proc.record, ...helpers, ...(gv ? [gv.record] : [])],
       },
     }));
     const qmpAnswers = () =>
@@ -209,6 +260,7 @@ export class QemuDriver implements Driver {
       if (gv) await stopProcesses([gv.record], { logger: this.deps.logger, platform: this.platform });
       const output = ((await readFileIfExists(f.hypervisorLog)) ?? '').trim();
       const detail = proc.exitStatus()?.error?.message ?? output.split('\n').slice(-5).join('\n');
+      await this.cleanUp().catch(() => undefined);
       throw new KdevError('VM_ERROR', `qemu exited at once${detail ? `: ${detail}` : ''}`, {
         hints: startFailureHints(output),
       });
@@ -374,12 +426,28 @@ export class QemuDriver implements Driver {
 
   async runtimeInfo(): Promise<RuntimeInfo> {
     const record = await readMachineRecord(this.files.record).catch(() => undefined);
+    const hv = await this.liveHypervisor(record);
     return {
       consoleLog: this.files.consoleLog,
       hypervisorLog: this.files.hypervisorLog,
       accel: record?.runtime?.accel,
-      pid: (await this.liveHypervisor(record))?.pid,
+      pid: hv?.pid,
+      ...(hv ? { problems: await this.helperProblems(record) } : {}),
     };
+  }
+
+  /** A virtiofs mount whose helper died cannot be reattached: the machine must be restarted. */
+  private async helperProblems(record?: MachineRecord): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of await this.processes(record)) {
+      if (!p.role.startsWith(VIRTIOFSD_ROLE_PREFIX) || (await isRunning(p, this.platform))) continue;
+      const tag = p.role.slice(VIRTIOFSD_ROLE_PREFIX.length);
+      const mount = record?.spec.mounts.find((m) => m.tag === tag);
+      out.push(
+        `virtiofsd for ${mount?.hostPath ?? tag} is not running: stop and start the machine to bring the mount back`,
+      );
+    }
+    return out;
   }
 }
 

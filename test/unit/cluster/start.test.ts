@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import {
   startMachine,
   type StartDeps,
@@ -215,6 +216,7 @@ describe('startMachine', () => {
     await startMachine(req({ kubernetes: true, kubernetesVersion: 'v1.36.4' }), upToPrepare, deps);
     expect(titles.slice(titles.indexOf('Connect over SSH (pinned host key)'))).toEqual([
       'Connect over SSH (pinned host key)',
+      'Replay host edits in the guest',
       'Prepare the Kubernetes bootstrap',
       'Inspect the guest',
     ]);
@@ -237,5 +239,36 @@ describe('startMachine', () => {
     driver.calls = [];
     await expect(startMachine(req(), run, deps)).resolves.toMatchObject({ state: 'Running' });
     expect(driver.calls).toEqual(['validate', 'start']);
+  });
+
+  test('--mount is checked before anything is written, then kept in the profile and given to the driver', async () => {
+    const host = await fs.mkdtemp(`${os.tmpdir()}/kdev-mount-`);
+    await expect(startMachine(req({ mounts: [`${host}:/etc/x`] }), run, deps)).rejects.toThrow(
+      /cannot mount on/,
+    );
+    await expect(startMachine(req({ mounts: [`${host}:/x`], mountType: 'nfs' }), run, deps)).rejects.toThrow(
+      /--mount-type nfs/,
+    );
+    await expect(fs.access(paths.profileDir('dev'))).rejects.toThrow();
+
+    await startMachine(req({ mounts: [`${host}:/src:ro`], watch: false }), run, deps);
+    const profile = (await loadProfile('dev'))!;
+    expect(profile.mounts).toEqual([
+      { hostPath: host, guestPath: '/src', type: '9p', tag: 'kdev0', readOnly: true },
+    ]);
+    expect(profile.watchMounts).toBe(false);
+    expect(FakeDriver.machines.get('dev')!.spec.mounts).toEqual(profile.mounts);
+
+    // A later start without --mount keeps them; a stopped machine given new ones is written again.
+    FakeDriver.machines.get('dev')!.state = 'Stopped';
+    driver.calls = [];
+    await startMachine(req(), run, deps);
+    expect(driver.calls).toEqual(['validate', 'start']);
+    FakeDriver.machines.get('dev')!.state = 'Stopped';
+    driver.calls = [];
+    await startMachine(req({ mounts: [`${host}:/other`] }), run, deps);
+    expect(driver.calls).toEqual(['validate', 'create', 'start']);
+    expect(FakeDriver.machines.get('dev')!.spec.mounts[0]!.guestPath).toBe('/other');
+    await fs.rm(host, { recursive: true });
   });
 });

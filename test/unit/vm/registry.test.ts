@@ -19,7 +19,7 @@ describe('loadDriver', () => {
     expect(DRIVER_NAMES).toEqual(['qemu', 'vfkit']);
     expect((await loadDriver('qemu', 'dev')).info()).toEqual({
       name: 'qemu',
-      mountTypes: ['9p'],
+      mountTypes: ['virtiofs', '9p'],
       networkModes: ['user', 'gvproxy'],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],

@@ -21,8 +21,17 @@ describe('renderMounts', () => {
     expect(renderMounts([])).toBe('');
   });
 
-  it('refuses whitespace that would break the line format', () => {
-    expect(() => renderMounts([{ tag: 'a', guestPath: '/my src', type: '9p' }])).toThrow(/spaces/);
+  it('escapes whitespace and backslashes in guest paths so the guest printf %b undoes it', () => {
+    const line = renderMounts([{ tag: 'a', guestPath: '/my src/ü\\x\ty', type: '9p', readOnly: true }]);
+    expect(line).toBe('a /my\\0040src/ü\\0134x\\0011y 9p ro\n');
+    const field = line.split(' ')[1]!;
+    expect(execFileSync('sh', ['-c', 'printf %b "$1"', 'sh', field], { encoding: 'utf8' })).toBe(
+      '/my src/ü\\x\ty',
+    );
+  });
+
+  it('refuses tags that would break the line format', () => {
+    expect(() => renderMounts([{ tag: 'a b', guestPath: '/src', type: '9p' }])).toThrow(/mount tag/);
   });
 });
 

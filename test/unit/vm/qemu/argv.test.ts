@@ -125,6 +125,28 @@ describe('buildQemuArgv', () => {
     expect(values(args, '-qmp')).toEqual(['unix:/q,,s/control.sock,server=on,wait=off']);
   });
 
+  it('attaches virtiofs mounts over vhost-user with guest RAM shared through one memfd node', () => {
+    const { args } = buildQemuArgv({
+      ...base,
+      virtiofs: [
+        { id: 'vfs0', tag: 'kdev0', socketPath: '/m/vfs0.sock' },
+        { id: 'vfs1', tag: 'kdev2', socketPath: '/m/vfs1.sock' },
+      ],
+    });
+    expect(values(args, '-object').filter((o) => o.startsWith('memory-backend'))).toEqual([
+      `memory-backend-memfd,id=mem,size=${base.memoryMiB}M,share=on`,
+    ]);
+    expect(values(args, '-numa')).toEqual(['node,memdev=mem']);
+    expect(values(args, '-chardev')).toEqual([
+      'socket,id=vfs0,path=/m/vfs0.sock',
+      'socket,id=vfs1,path=/m/vfs1.sock',
+    ]);
+    expect(values(args, '-device').filter((d) => d.startsWith('vhost-user-fs'))).toEqual([
+      'vhost-user-fs-pci,queue-size=1024,chardev=vfs0,tag=kdev0',
+      'vhost-user-fs-pci,queue-size=1024,chardev=vfs1,tag=kdev2',
+    ]);
+  });
+
   it('works with no disks and no shares', () => {
     const { args } = buildQemuArgv({ ...base, disks: [], shares: [] });
     expect(args).not.toContain('-virtfs');

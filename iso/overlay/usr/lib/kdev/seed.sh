@@ -46,23 +46,27 @@ if [ -f "$seed/env" ]; then
   cp "$seed/env" /etc/kdev/env
 fi
 
-# One line per mount: "<tag> <guest-path> <9p|virtiofs>". A failed mount is
-# reported on the console but does not keep sshd down: the host can see and
-# report it over SSH.
+# One line per mount: "<tag> <guest-path> <9p|virtiofs> [ro]", the guest path
+# with whitespace and backslashes as printf %b octal escapes (\0040 = space).
+# A failed mount is reported on the console but does not keep sshd down: the
+# host can see and report it over SSH.
 [ -f "$seed/mounts" ] || exit 0
 umask 022
-while read -r tag path type _; do
+while read -r tag path type opts _; do
   case $tag in '' | '#'*) continue ;; esac
+  path=$(printf '%b' "$path")
+  ro=
+  [ "$opts" = ro ] && ro=,ro
   [ -d "$path" ] || mkdir -p "$path"
   case $type in
     9p)
       modprobe -qa 9pnet_virtio 9p || true
-      mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap "$tag" "$path" ||
+      mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,cache=mmap$ro" "$tag" "$path" ||
         kdev_log "mount of 9p tag $tag on $path failed"
       ;;
     virtiofs)
       modprobe -q virtiofs || true
-      mount -t virtiofs "$tag" "$path" || kdev_log "mount of virtiofs tag $tag on $path failed"
+      mount -t virtiofs -o "defaults$ro" "$tag" "$path" || kdev_log "mount of virtiofs tag $tag on $path failed"
       ;;
     *) kdev_log "unknown mount type '$type' for tag $tag" ;;
   esac

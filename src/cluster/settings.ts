@@ -40,7 +40,7 @@ export interface MachineSettings {
 export async function resolveSettings(flags: StartFlags, global?: GlobalConfig): Promise<MachineSettings> {
   const g = global ?? (await readGlobalConfig());
   const pick = <K extends keyof GlobalConfig>(key: K, raw: string | undefined) =>
-    raw === undefined ? g[key] : asInput(() => parseConfigValue(key, raw) as GlobalConfig[K]);
+    raw === undefined ? g[key] : asInput(() => parseConfigValue(key, raw, 'flag') as GlobalConfig[K]);
   const accel = flags.qemuAccel ?? 'auto';
   if (!isQemuAccel(accel)) {
     throw new KdevError('BAD_INPUT', `unknown --qemu-accel "${accel}"`, {
@@ -68,16 +68,12 @@ export async function resolveSettings(flags: StartFlags, global?: GlobalConfig):
   };
 }
 
-/** Flag values are input, not config: report them as BAD_INPUT with the flag's own name. */
+/** Flag values are input, not config: BAD_INPUT (the message already names the flag). */
 function asInput<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof KdevError) {
-      throw new KdevError('BAD_INPUT', err.message.replace(/^invalid (\S+)/, 'invalid --$1'), {
-        hints: err.hints,
-      });
-    }
+    if (err instanceof KdevError) throw new KdevError('BAD_INPUT', err.message, { hints: err.hints });
     throw err;
   }
 }

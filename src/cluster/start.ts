@@ -379,6 +379,7 @@ export async function startMachine(
   const startedAt = Date.now();
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
+  await resolveSettings(req);
   if (req.addons?.length) {
     const { checkRequestedAddons } = await import('./addons/addons.js');
     await checkRequestedAddons(req.addons, req.kubernetes);

@@ -120,8 +120,8 @@ export class QemuDriver implements Driver {
     }
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
-    const options = parseQemuOptions(spec.options);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
+    const options = parseQemuOptions(spec.options);
 
     const f = this.files;
     await this.cleanUp();
@@ -320,7 +320,8 @@ export class QemuDriver implements Driver {
     if (network === 'gvproxy') {
       await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
     } else {
-      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`);
+      // Silent on success; an error is text (e.g. "Could not set up host forwarding rule").
+      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`, /^$/);
     }
     await updateMachineRecord(this.files.record, (r) =>
       r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
@@ -338,7 +339,7 @@ export class QemuDriver implements Driver {
       });
     }
     if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
-    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`);
+    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`, /removed$/);
     await updateMachineRecord(this.files.record, (r) =>
       r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
     );
@@ -358,16 +359,16 @@ export class QemuDriver implements Driver {
     return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
   }
 
-  /** A monitor command through QMP; HMP answers errors as text, so any output is a failure. */
-  private async hmp(command: string): Promise<void> {
+  /** A monitor command through QMP. HMP answers in text, success included: `ok` tells them apart. */
+  private async hmp(command: string, ok: RegExp): Promise<void> {
     const out = await qmpExecute<string>(
       this.files.controlSocket,
       'human-monitor-command',
       { 'command-line': command },
       QMP_TIMEOUT_MS,
     );
-    if (typeof out === 'string' && out.trim() !== '') {
-      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${out.trim()}`);
+    if (typeof out !== 'string' || !ok.test(out.trim())) {
+      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${String(out).trim()}`);
     }
   }
 

@@ -67,7 +67,7 @@ describe('buildQemuArgv', () => {
   it.each([
     ['kvm', 'host'],
     ['hvf', 'host'],
-    ['tcg', 'max'],
+    ['tcg', 'cortex-a72'],
   ] as const)('aarch64 with %s uses virt and -cpu %s', (accel, cpu) => {
     const { binary, args } = buildQemuArgv({ ...base, arch: 'aarch64', accel });
     expect(binary).toBe('qemu-system-aarch64');

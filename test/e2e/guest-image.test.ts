@@ -16,7 +16,7 @@ import { buildBusyboxOciArchive } from './helpers/guest-oci.js';
 import { vmSkipReason } from './helpers/image.js';
 import { GuestVm, freePort, makeGuestDisks, type GuestArch, type GuestDisks } from './helpers/guest-vm.js';
 
-const READY_MS = 400_000;
+const READY_MS = 600_000;
 const IMAGE_NAME = 'docker.io/library/kdev-busybox:e2e';
 const arches = (process.env.KDEV_E2E_GUEST_ARCHES ?? 'x86_64 aarch64')
   .split(/[\s,]+/)
@@ -52,7 +52,7 @@ describe.each(arches)('Debian guest image %s (real QEMU, TCG)', (arch) => {
       consoleLog: path.join(work, `console-${n}.log`),
       extraArgs: ['-virtfs', `local,path=${share},mount_tag=kdevshare,security_model=none,id=share`],
     });
-    const ms = await vm.waitForConsole('KDEV_READY', READY_MS);
+    const ms = await vm.waitForConsole('KDEV_READY', READY_MS * slow);
     console.log(`${arch} boot ${n}: KDEV_READY after ${ms} ms`);
     return vm;
   };

@@ -10,6 +10,7 @@ cp -a --no-preserve=ownership "$overlay/." "$root/"
 chmod 0755 "$root/init" "$root"/usr/lib/kdev/*.sh
 chmod 0644 "$root/usr/lib/kdev/common.sh"
 chmod 0440 "$root/etc/sudoers.d/kdev"
+chmod 0644 "$root/etc/profile.d/kdev-path.sh"
 
 # '*' (not '!'): a locked password would make sshd refuse key logins without PAM.
 chroot "$root" useradd --uid 1000 --create-home --user-group --shell /bin/bash --password '*' --comment kdev kdev
@@ -49,6 +50,9 @@ mask=(
   remote-fs.target cryptsetup.target veritysetup.target integritysetup.target
   systemd-network-generator.service
   nftables.service
+  systemd-sysext.service systemd-confext.service systemd-tpm2-setup.service
+  systemd-tpm2-setup-early.service systemd-hibernate-clear.service systemd-bsod.service
+  systemd-battery-check.service systemd-boot-random-seed.service
 )
 systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
 
@@ -66,9 +70,12 @@ chroot "$root" dpkg --purge --force-remove-essential --force-depends "${perl_pkg
 rm -f "$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
 # CNI plugins a single-node bridge network (and kube-proxy, portmap,
 # bandwidth, firewall, tuning) never calls; each is a 3-7 MB Go binary.
-(cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf)
+# Debian's *-fp binaries are containerd's failpoint test doubles.
+(cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf ptp tap cni-bridge-fp)
+rm -f "$root"/usr/lib/containerd/containerd-shim-runc-fp-v1 "$root"/usr/lib/containerd/runc-fp \
+  "$root"/usr/lib/containerd/loopback-v2
 # iconv modules: nothing in the guest converts character sets beyond glibc's built-ins.
-rm -rf "$root"/usr/lib/x86_64-linux-gnu/gconv
+rm -rf "$root"/usr/lib/*-linux-gnu/gconv
 rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/cache/debconf/*-old \
   "$root"/var/lib/dpkg/*-old "$root"/usr/share/man "$root"/usr/share/info \
   "$root"/usr/share/locale "$root"/usr/share/lintian \

@@ -3,20 +3,25 @@
 # modules listed in MODULES_FILE plus what they need (depends and softdeps),
 # then runs depmod there. Prints the kernel release on stdout.
 # depmod/modprobe run from ROOTFS (chroot): the build host need not have kmod.
-# usage: kernel.sh KERNEL_DIR ROOTFS MODULES_FILE
+# usage: kernel.sh KERNEL_DIR ROOTFS MODULES_FILE KERNEL_PACKAGE
 set -euo pipefail
-kdir=$1 root=$2 list=$3
+kdir=$1 root=$2 list=$3 pkg=$4
 
-debs=("$kdir"/linux-image-*.deb)
+debs=("$kdir/${pkg}"_*.deb)
 [[ -f ${debs[0]} ]] || { echo "kernel.sh: no kernel package in $kdir" >&2; exit 1; }
 dpkg-deb -x "${debs[0]}" "$kdir/pkg"
-kver=$(basename "$(find "$kdir/pkg/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")
+# trixie's kernel packages install to /usr/lib/modules, older ones to /lib/modules.
+pkgmods=$kdir/pkg/usr/lib/modules
+[[ -d $pkgmods ]] || pkgmods=$kdir/pkg/lib/modules
+kver=$(basename "$(find "$pkgmods" -mindepth 1 -maxdepth 1 -type d | head -n1)")
 
 # The full module tree, visible inside the chroot for the duration.
 stage=/run/kdev-kernel
 rm -rf "$root$stage"
-mkdir -p "$root$stage/lib"
-mv "$kdir/pkg/lib/modules" "$root$stage/lib/modules"
+mkdir -p "$root$stage/lib" "$root$stage/usr/lib"
+mv "$pkgmods" "$root$stage/lib/modules"
+# depmod -b and modprobe -d look under lib/modules or usr/lib/modules, as kmod was built.
+ln -s ../../lib/modules "$root$stage/usr/lib/modules"
 trap 'rm -rf "${root:?}$stage"' EXIT
 src=$root$stage/lib/modules/$kver
 chroot "$root" depmod -b "$stage" "$kver"
@@ -49,6 +54,10 @@ while read -r f; do
   mkdir -p "$dst/$(dirname "$rel")"
   cp "$root$f" "$dst/$rel"
 done <<<"$keep"
+# Stored uncompressed: the initrd is compressed as a whole, and modprobe then
+# need not decompress each module again at boot (slow under TCG).
+find "$dst" -name '*.ko.xz' -exec xz -d {} +
+find "$dst" -name '*.ko.zst' -exec zstd -q -d --rm {} +
 cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$dst/"
 chroot "$root" depmod "$kver"
 echo "kernel.sh: kept $(wc -l <<<"$keep") modules ($(du -sh "$dst" | cut -f1)) of $kver" >&2

@@ -3,6 +3,7 @@ import { Command, Flags, Interfaces } from '@oclif/core';
 import { KdevError, toKdevError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { DEFAULT_PROFILE, validateProfileName } from '../lib/profile-name.js';
+import { redactUrls } from '../lib/redact.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof KdevCommand)['baseFlags'] & T['flags']
@@ -92,15 +93,16 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
     const kerr = fromOclif(err);
     const verbose = this.flags?.verbose ?? this.earlyVerbose;
     if (this.jsonOutput) {
-      process.stdout.write(`${JSON.stringify({ error: kerr.toJSON() })}\n`);
+      process.stdout.write(`${redactUrls(JSON.stringify({ error: kerr.toJSON() }))}\n`);
     } else {
-      let out = `✖ ${kerr.message}\n`;
-      for (const hint of kerr.hints) out += `  → ${hint}\n`;
+      // Whatever a library put in a message, credentials in a URL are never shown.
+      let out = `✖ ${redactUrls(kerr.message)}\n`;
+      for (const hint of kerr.hints) out += `  → ${redactUrls(hint)}\n`;
       const origin = kerr.cause instanceof Error ? kerr.cause : kerr;
-      if (verbose && origin.stack) out += `${origin.stack}\n`;
+      if (verbose && origin.stack) out += `${redactUrls(origin.stack)}\n`;
       process.stderr.write(out);
     }
-    this.log_?.debug(`error ${kerr.code}: ${kerr.message}`);
+    this.log_?.debug(`error ${kerr.code}: ${redactUrls(kerr.message)}`);
     process.exitCode = kerr.exitCode;
   }
 }
@@ -108,6 +110,7 @@ export abstract class KdevCommand<T extends typeof Command> extends Command {
 /** oclif's own parse errors (unknown flag, bad option) become one-line BAD_INPUT errors. */
 function fromOclif(err: Error & { oclif?: { exit?: number } }): KdevError {
   if (err instanceof KdevError) return err;
+  if (err.name === 'ZodError') return toKdevError(err);
   if (
     err.oclif !== undefined ||
     (err.constructor.name.endsWith('Error') && /flag|argument|Expected/i.test(err.message))

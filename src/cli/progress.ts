@@ -29,14 +29,21 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C, mode: ProgressMode):
   const { Listr, ProcessOutput } = await import('listr2');
   // Progress belongs on stderr, so stdout stays for results.
   const processOutput = new ProcessOutput(process.stderr, process.stderr);
+  // The error itself is printed once, by the command's error handler; listr only marks the step.
+  let failure: { error: unknown } | undefined;
   const list = new Listr<C>(
     active.map((step) => ({
       title: step.title,
       task: async (c, task) => {
-        const note = await step.run(c, (message) => {
-          task.output = message;
-        });
-        if (note) task.title = `${step.title}: ${note}`;
+        try {
+          const note = await step.run(c, (message) => {
+            task.output = message;
+          });
+          if (note) task.title = `${step.title}: ${note}`;
+        } catch (error) {
+          failure = { error };
+          throw new Error('');
+        }
       },
     })),
     {
@@ -44,10 +51,14 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C, mode: ProgressMode):
       exitOnError: true,
       renderer: mode === 'tty' ? 'default' : 'simple',
       fallbackRenderer: 'simple',
-      rendererOptions: { processOutput },
+      rendererOptions: { processOutput, showErrorMessage: false },
       fallbackRendererOptions: { processOutput },
       collectErrors: false,
     } as ConstructorParameters<typeof Listr<C>>[1],
   );
-  await list.run(ctx);
+  try {
+    await list.run(ctx);
+  } catch (err) {
+    throw failure ? failure.error : err;
+  }
 }

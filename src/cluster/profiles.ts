@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { KdevError } from '../lib/errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../lib/fs-atomic.js';
-import { lazySchema, readJsonFile, type Zod } from '../lib/json-file.js';
+import { lazySchema, parseWith, readJsonFile, type Zod } from '../lib/json-file.js';
 import { acquireLock, type Release } from '../lib/lock.js';
 import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
-import { DRIVER_NAMES, MOUNT_TYPES, QEMU_ACCELS } from '../vm/names.js';
-import { CONTAINER_RUNTIMES } from './global-config.js';
+import { DRIVER_NAMES, MOUNT_TYPES, NETWORK_MODES, QEMU_ACCELS } from '../vm/names.js';
+import { CONTAINER_RUNTIMES, MAX_CPUS, MAX_DISK_MIB, MAX_MEMORY_MIB } from './global-config.js';
 
 const mountSchema = (z: Zod) =>
   z.object({
@@ -24,13 +24,15 @@ const profileSchema = lazySchema((z) =>
   z.object({
     name: z.string(),
     driver: z.enum(DRIVER_NAMES),
-    cpus: z.number().int().min(1),
-    memoryMiB: z.number().int().min(1),
-    diskMiB: z.number().int().min(1),
+    cpus: z.number().int().min(1).max(MAX_CPUS),
+    memoryMiB: z.number().int().min(1).max(MAX_MEMORY_MIB),
+    diskMiB: z.number().int().min(1).max(MAX_DISK_MIB),
     kubernetes: z.boolean(),
     kubernetesVersion: z.string(),
     containerRuntime: z.enum(CONTAINER_RUNTIMES),
     qemuAccel: z.enum(QEMU_ACCELS).default('auto'),
+    /** --network at creation (qemu: user or gvproxy); absent means the driver's default. */
+    network: z.enum(NETWORK_MODES).optional(),
     isoUrl: z.string().optional(),
     /** Kubernetes: where control-plane images and binaries come from, kept for later starts. */
     imageRepository: z.string().optional(),
@@ -72,7 +74,7 @@ export async function saveProfile(profile: Profile): Promise<void> {
   await ensurePrivateDir(paths.profileDir(profile.name));
   await writeFileAtomic(
     paths.profileConfig(profile.name),
-    `${JSON.stringify((await profileSchema()).parse(profile), null, 2)}\n`,
+    `${JSON.stringify(parseWith(await profileSchema(), profile, paths.profileConfig(profile.name)), null, 2)}\n`,
   );
 }
 

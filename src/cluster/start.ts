@@ -13,7 +13,12 @@ import { loadDriver } from '../vm/registry.js';
 import { sshTo } from './access.js';
 import { API_SERVER_FORWARD, endpointOf, profileForwards } from './forwards.js';
 import { guestArch } from './kubernetes/binaries.js';
-import { kubernetesSteps, type KubernetesContext, type KubernetesOptions } from './kubernetes/bootstrap.js';
+import {
+  apiConnection,
+  kubernetesSteps,
+  type KubernetesContext,
+  type KubernetesOptions,
+} from './kubernetes/bootstrap.js';
 import { resolveKubernetesVersion, type KubernetesRelease } from './kubernetes/versions.js';
 import { parseMountArg, resolveMounts, type ResolvedMount } from './mounts.js';
 import { loadProfile, lockProfile, saveProfile, type Profile } from './profiles.js';
@@ -35,6 +40,8 @@ export interface StartRequest extends StartFlags {
   watch?: boolean;
   /** Where --verbose / --log-file lines go (the driver's argv, accelerator, processes). */
   logger?: Logger;
+  /** --addons: enabled on top of the profile's set once the cluster answers. */
+  addons?: string[];
   /** --image-repository, --binary-mirror, --embed-certs, --keep-context. */
   kubernetesOptions?: KubernetesOptions;
 }
@@ -134,6 +141,7 @@ function ignoredChanges(
   check(req.cpus, 'cpus', profile.cpus, wanted.cpus);
   check(req.memory, 'memory', profile.memoryMiB, wanted.memoryMiB);
   check(req.diskSize, 'disk-size', profile.diskMiB, wanted.diskMiB);
+  check(req.network, 'network', profile.network ?? 'the default network', wanted.network);
   return out;
 }
 
@@ -195,6 +203,7 @@ export function startSteps(): Step<StartContext>[] {
           binaryMirror: req.kubernetesOptions?.binaryMirror,
           containerRuntime: wanted.containerRuntime,
           qemuAccel: wanted.qemuAccel,
+          ...(wanted.network ? { network: wanted.network } : {}),
           isoUrl: req.isoUrl,
           isoSha256: req.isoSha256,
           mounts: mounts ?? [],
@@ -226,7 +235,10 @@ export function startSteps(): Step<StartContext>[] {
           mounts: profile.mounts,
           forwards: profileForwards(profile.ports),
           // An explicit --qemu-accel wins for this boot; otherwise what the profile was made with.
-          options: driverOptions(ctx.driver!.info(), { accel: ctx.accelOverride ?? profile.qemuAccel }),
+          options: driverOptions(ctx.driver!.info(), {
+            accel: ctx.accelOverride ?? profile.qemuAccel,
+            ...(profile.network ? { network: profile.network } : {}),
+          }),
         };
         await ctx.driver!.validate(ctx.spec);
         return image.kernel;
@@ -381,7 +393,39 @@ function clusterSteps(): Step<StartContext>[] {
       return step.run(ctx.k8s, report);
     },
   }));
-  return [prepare, ...lifted];
+  const addons: Step<StartContext> = {
+    title: 'Apply addons',
+    enabled: (ctx) => ctx.k8s !== undefined,
+    run: async (ctx, report) => {
+      if (!ctx.k8s) return;
+      // Loaded here: client-node and the catalog cost start-up time a --no-kubernetes start never needs.
+      const [{ applyEnabledAddons, startAddonImages }, { syncAddonImages }, { kubeConfigFor }] =
+        await Promise.all([
+          import('./addons/addons.js'),
+          import('./addons/image-cache.js'),
+          import('./kubernetes/api-client.js'),
+        ]);
+      const opts = { requested: ctx.req.addons, firstStart: ctx.k8s.initialized === true };
+      const cache = await syncAddonImages(
+        ctx.k8s.ssh,
+        await startAddonImages(ctx.profile!, opts),
+        ctx.k8s.arch,
+        report,
+      );
+      const { profile, applied } = await applyEnabledAddons(
+        ctx.profile!,
+        await kubeConfigFor(apiConnection(ctx.k8s)),
+        opts,
+      );
+      ctx.profile = profile;
+      const images = [
+        cache.loaded.length > 0 ? `${cache.loaded.length} images from the cache` : '',
+        cache.saved.length > 0 ? `${cache.saved.length} images cached` : '',
+      ].filter((x) => x !== '');
+      return `${applied.length > 0 ? applied.join(', ') : 'none enabled'}${images.length > 0 ? ` (${images.join(', ')})` : ''}`;
+    },
+  };
+  return [prepare, ...lifted, addons];
 }
 
 export type StepRunner = (steps: Step<StartContext>[], ctx: StartContext) => Promise<void>;
@@ -398,6 +442,11 @@ export async function startMachine(
   const startedAt = Date.now();
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
+  await resolveSettings(req);
+  if (req.addons?.length) {
+    const { checkRequestedAddons } = await import('./addons/addons.js');
+    await checkRequestedAddons(req.addons, req.kubernetes);
+  }
   const release = await lockProfile(req.profile, 0);
   try {
     const ctx: StartContext = { req, deps, wasRunning: false, resumed: false, warnings: [] };

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
 import { progressMode, runSteps } from '../cli/progress.js';
+import { parseAddonsFlag } from '../cluster/addons/flags.js';
 import { phaseSummary } from '../cluster/kubernetes/bootstrap.js';
 import { startMachine } from '../cluster/start.js';
 
@@ -9,6 +10,7 @@ export default class Start extends KdevCommand<typeof Start> {
   static override examples = [
     '<%= config.bin %> start --no-kubernetes',
     '<%= config.bin %> start -p dev --cpus 4 --memory 8g --disk-size 40g',
+    '<%= config.bin %> start --addons metrics-server,ingress',
   ];
   static override flags = {
     driver: Flags.string({ description: 'Hypervisor driver (qemu, vfkit)' }),
@@ -31,8 +33,13 @@ export default class Start extends KdevCommand<typeof Start> {
     'keep-context': Flags.boolean({
       description: 'Add the cluster to kubeconfig without making it the current context',
     }),
+    addons: Flags.string({
+      description: 'Addons to enable, comma-separated (kept in the profile): kdev addons list',
+      multiple: true,
+    }),
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
+    network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
     mount: Flags.string({
       description:
@@ -60,6 +67,7 @@ export default class Start extends KdevCommand<typeof Start> {
       diskSize: f['disk-size'],
       kubernetesVersion: f['kubernetes-version'],
       qemuAccel: f['qemu-accel'],
+      network: f.network,
       isoUrl: f['iso-url'],
       mounts: f.mount,
       mountType: f['mount-type'],
@@ -72,6 +80,7 @@ export default class Start extends KdevCommand<typeof Start> {
         keepContext: f['keep-context'],
       },
       isoSha256: f['iso-sha256'],
+      addons: parseAddonsFlag(f.addons),
     };
     const mode = progressMode(this.jsonOutput);
     const result = await startMachine(request, (steps, ctx) => runSteps(steps, ctx, mode));

@@ -8,6 +8,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { KdevError } from './errors.js';
+import { removeStaleTemps } from './fs-atomic.js';
 import { redactUrl, redactUrls } from './redact.js';
 
 export interface DownloadOptions {
@@ -153,7 +154,12 @@ export async function downloadFile(
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(4).toString('hex')}.part`);
+  // The pid in the name lets a later download clean up after a killed one (removeStaleTemps).
+  const tmp = path.join(
+    path.dirname(dest),
+    `.${path.basename(dest)}.${process.pid}.${randomBytes(4).toString('hex')}.part`,
+  );
+  await removeStaleTemps(dest, 'part');
   const hash = createHash('sha256');
   let bytes = 0;
   try {

@@ -26,11 +26,25 @@ export async function readJsonFile<T extends z.ZodType>(
   } catch (err) {
     throw new KdevError('BAD_CONFIG', `${file} is not valid JSON`, { cause: err, hints });
   }
-  const parsed = (await schema()).safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || 'file';
-    throw new KdevError('BAD_CONFIG', `${file}: ${where}: ${issue?.message ?? 'invalid'}`, { hints });
-  }
+  return parseWith(await schema(), data, file, hints);
+}
+
+/** The first of zod's issues as one line (`memory: Too big: …`), never its JSON dump. */
+export function zodIssueLine(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  const issue = issues[0];
+  const where = issue?.path.map(String).join('.') || 'value';
+  return `${where}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** Validates data bound for (or read from) file; a failure is one BAD_CONFIG line naming the file. */
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  data: unknown,
+  file: string,
+  hints: string[] = [],
+): z.output<T> {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success)
+    throw new KdevError('BAD_CONFIG', `${file}: ${zodIssueLine(parsed.error.issues)}`, { hints });
   return parsed.data;
 }

@@ -80,10 +80,20 @@ async function attempt(
   const guard = await tryLock(`${file}.guard`, staleMs, () => undefined);
   if (!guard) return undefined;
   try {
+    await removeOldFormatLock(file, staleMs);
     return await tryLock(file, staleMs, onCompromised);
   } finally {
     await guard().catch(() => undefined);
   }
+}
+
+/**
+ * kdev before proper-lockfile kept a plain file where the lock folder now goes; one left by a
+ * killed command would never count as a (folder) lock nor go away. Removed once it is stale.
+ */
+async function removeOldFormatLock(file: string, staleMs: number): Promise<void> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (st?.isFile() && Date.now() - st.mtimeMs > staleMs) await fs.rm(file, { force: true });
 }
 
 export type Release = () => Promise<void>;

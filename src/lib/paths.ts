@@ -1,10 +1,20 @@
 // Where kdev keeps things on the host. Everything lives under KDEV_HOME (default ~/.kdev).
 import os from 'node:os';
 import path from 'node:path';
+import { KdevError } from './errors.js';
+
+// Kernel pseudo-filesystems: files there are not files (reads can block, writes reach the kernel).
+const PSEUDO_FS = ['/proc', '/sys', '/dev'];
 
 export function kdevHome(env: NodeJS.ProcessEnv = process.env): string {
   const home = env.KDEV_HOME;
-  return home && home.trim() !== '' ? path.resolve(home) : path.join(os.homedir(), '.kdev');
+  const dir = home && home.trim() !== '' ? path.resolve(home) : path.join(os.homedir(), '.kdev');
+  if (PSEUDO_FS.some((p) => dir === p || dir.startsWith(`${p}/`))) {
+    throw new KdevError('BAD_INPUT', `KDEV_HOME ${dir} is inside ${dir.split('/').slice(0, 2).join('/')}`, {
+      hints: ['Point KDEV_HOME at an ordinary folder, or unset it to use ~/.kdev'],
+    });
+  }
+  return dir;
 }
 
 export const paths = {

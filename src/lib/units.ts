@@ -38,5 +38,6 @@ export function parseSizeMiB(input: string, what = 'size'): number {
 }
 
 export function formatMiB(mib: number): string {
+  if (mib % (1024 * 1024) === 0) return `${mib / (1024 * 1024)}TiB`;
   return mib % 1024 === 0 ? `${mib / 1024}GiB` : `${mib}MiB`;
 }

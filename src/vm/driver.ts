@@ -3,9 +3,9 @@
 import type { CommandRunner } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
 import type { Forward } from './network/forward.js';
-import type { DriverName, MountType } from './names.js';
+import type { DriverName, MountType, NetworkMode } from './names.js';
 
-export type { DriverName, MountType, QemuAccel } from './names.js';
+export type { DriverName, MountType, NetworkMode, QemuAccel } from './names.js';
 export type { Forward } from './network/forward.js';
 
 export type MachineState = 'Running' | 'Stopped' | 'Nonexistent' | 'Error';
@@ -14,9 +14,6 @@ export type Arch = 'x86_64' | 'aarch64';
 
 /** How the data disk is stored: qcow2 (QEMU, grows on demand) or a sparse raw file (vfkit). */
 export type DiskFormat = 'qcow2' | 'raw';
-
-/** user: QEMU's slirp with hostfwd; gvproxy: containers/gvisor-tap-vsock, forwards through its API. */
-export type NetworkMode = 'user' | 'gvproxy';
 
 /** bzImage: compressed x86 kernel; vmlinux: uncompressed x86 (PVH) ELF; Image: uncompressed arm64. */
 export type KernelForm = 'bzImage' | 'vmlinux' | 'Image';
@@ -112,6 +109,10 @@ export interface Driver {
   state(): Promise<MachineState>;
   /** Every forward of the machine as reachable from the host (SSH among them). */
   endpoints(): Promise<Endpoint[]>;
+  /** Optional: a forward opened on 127.0.0.1 while the machine runs (kdev service, tunnel). */
+  addForward?(forward: Forward): Promise<Endpoint>;
+  /** Optional: closes a forward addForward opened. */
+  removeForward?(name: string): Promise<void>;
   runtimeInfo(): Promise<RuntimeInfo>;
 }
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KdevError } from '../lib/errors.js';
+import type { Arch } from './driver.js';
 
 export interface BuildResult {
   out: string;
@@ -25,9 +26,15 @@ export function findIsoRecipe(from = path.dirname(fileURLToPath(import.meta.url)
   return undefined;
 }
 
+/** build.sh names architectures the Debian way. */
+export function debianArch(arch: Arch): 'amd64' | 'arm64' {
+  return arch === 'aarch64' ? 'arm64' : 'amd64';
+}
+
 export async function buildGuestImage(
   out: string,
   log: (line: string) => void = () => undefined,
+  arch: Arch = 'x86_64',
 ): Promise<BuildResult> {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) {
     throw new KdevError('UNSUPPORTED_HOST', 'building the guest image needs Linux and root', {
@@ -46,7 +53,17 @@ export async function buildGuestImage(
   const started = Date.now();
   const tail: string[] = [];
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('bash', [script, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script, '--out', out, '--arch', debianArch(arch)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Ctrl-C or a kill of kdev stops the build too, and build.sh's trap unmounts what it mounted;
+    // kdev exits once the script did (its exit status is the build's).
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const sig of signals) process.on(sig, forward);
+    child.once('close', () => {
+      for (const sig of signals) process.off(sig, forward);
+    });
     const onLines = (stream: NodeJS.ReadableStream) => {
       let partial = '';
       stream.setEncoding('utf8');
@@ -73,7 +90,7 @@ export async function buildGuestImage(
   }
   return {
     out,
-    kernel: path.join(out, 'bzImage'),
+    kernel: path.join(out, arch === 'aarch64' ? 'Image' : 'vmlinux'),
     initrd: path.join(out, 'initrd'),
     durationMs: Date.now() - started,
   };

@@ -21,12 +21,25 @@ export interface ResolveImageOptions {
   log?: (line: string) => void;
   /** Injectable for tests: whether this host may build the image, and how. */
   canBuild?: boolean;
-  build?: (out: string, log: (line: string) => void) => Promise<unknown>;
+  build?: (out: string, log: (line: string) => void, arch: Arch) => Promise<unknown>;
 }
 
 export function kernelFileName(arch: Arch): string {
   // arm64 kernels boot directly only uncompressed (vfkit insists on it), so the image ships `Image`.
   return arch === 'aarch64' ? 'Image' : 'bzImage';
+}
+
+/**
+ * The kernel file to boot, fastest first: on x86_64 the uncompressed `vmlinux`, which QEMU enters
+ * through its PVH note with no decompression (seconds under TCG), else the `bzImage`.
+ */
+export function kernelCandidates(arch: Arch): string[] {
+  return arch === 'aarch64' ? ['Image'] : ['vmlinux', 'bzImage'];
+}
+
+/** Where `kdev iso build` puts the image of an arch by default (x86_64 keeps the older name). */
+export function localImageDir(arch: Arch): string {
+  return path.join(paths.imagesDir(), arch === 'x86_64' ? 'local' : `local-${arch}`);
 }
 
 export function defaultCmdline(arch: Arch): string {
@@ -77,11 +90,10 @@ export async function resolveGuestImage(opts: ResolveImageOptions): Promise<Gues
     );
   }
 
-  const localDir = path.join(paths.imagesDir(), 'local');
+  const localDir = localImageDir(opts.arch);
   if (await pathExists(path.join(localDir, 'initrd'))) return imageFromDirectory(localDir, opts.arch);
 
-  const canBuild =
-    opts.canBuild ?? (process.platform === 'linux' && process.getuid?.() === 0 && opts.arch === 'x86_64');
+  const canBuild = opts.canBuild ?? (process.platform === 'linux' && process.getuid?.() === 0);
   if (!canBuild) {
     throw new KdevError('NOT_FOUND', 'no guest image: none was given and none has been built on this host', {
       hints: [
@@ -91,7 +103,7 @@ export async function resolveGuestImage(opts: ResolveImageOptions): Promise<Gues
     });
   }
   log(`building the guest image into ${localDir} (first start only)`);
-  await (opts.build ?? buildGuestImage)(localDir, log);
+  await (opts.build ?? buildGuestImage)(localDir, log, opts.arch);
   return imageFromDirectory(localDir, opts.arch);
 }
 
@@ -99,7 +111,13 @@ const isoUrlHints = ['--iso-url takes an http(s) URL, a file:// URL or a path to
 
 /** The image in dir; iso is the .iso the user pointed at, else any kdev-*.iso found there. */
 export async function imageFromDirectory(dir: string, arch: Arch, iso?: string): Promise<GuestImage> {
-  const kernel = path.join(dir, kernelFileName(arch));
+  let kernel = path.join(dir, kernelFileName(arch));
+  for (const name of kernelCandidates(arch)) {
+    if (await pathExists(path.join(dir, name))) {
+      kernel = path.join(dir, name);
+      break;
+    }
+  }
   const initrd = path.join(dir, 'initrd');
   for (const f of [kernel, initrd]) {
     if (!(await pathExists(f))) {
@@ -152,7 +170,7 @@ async function downloadImage(
   }
   const sumsText = sumsBytes.toString('utf8');
   const sums = parseSha256Sums(sumsText);
-  const kernelName = kernelFileName(arch);
+  const kernelName = kernelCandidates(arch).find((n) => sums.has(n)) ?? kernelFileName(arch);
   const wanted = [kernelName, 'initrd', ...(sums.has('cmdline') ? ['cmdline'] : [])];
   for (const name of [kernelName, 'initrd']) {
     if (!sums.has(name)) {

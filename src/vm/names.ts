@@ -7,6 +7,10 @@ export type DriverName = (typeof DRIVER_NAMES)[number];
 export const QEMU_ACCELS = ['auto', 'hvf', 'kvm', 'tcg'] as const;
 export type QemuAccel = (typeof QEMU_ACCELS)[number];
 
+/** user: QEMU's slirp with hostfwd; gvproxy: containers/gvisor-tap-vsock, forwards through its API. */
+export const NETWORK_MODES = ['user', 'gvproxy'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
 export const MOUNT_TYPES = ['9p', 'virtiofs'] as const;
 export type MountType = (typeof MOUNT_TYPES)[number];
 

@@ -9,7 +9,7 @@ const loaders: Record<DriverName, () => Promise<DriverFactory>> = {
   vfkit: async () => (await import('./vfkit/driver.js')).createVfkitDriver,
 };
 
-export function isDriverName(name: string): name is DriverName {
+function isDriverName(name: string): name is DriverName {
   return (DRIVER_NAMES as readonly string[]).includes(name);
 }
 

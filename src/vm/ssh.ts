@@ -187,7 +187,10 @@ export class SystemSshClient implements SshClient {
     for (;;) {
       const left = deadline - Date.now();
       try {
-        const r = await this.exec(['true'], { timeoutMs: Math.max(1000, Math.min(left, 15_000)) });
+        // The whole time left, not a slice of it: a slow guest (TCG, a busy host) can take longer
+        // than a slice for the handshake and login, and killing it restarts that work from zero.
+        // ConnectTimeout still ends an attempt at a guest that does not answer at all.
+        const r = await this.exec(['true'], { timeoutMs: Math.max(1000, left) });
         if (r.exitCode === 0) return;
         last = r.stderr.trim() || `exit code ${r.exitCode}`;
       } catch (err) {

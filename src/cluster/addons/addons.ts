@@ -206,6 +206,16 @@ export async function disableAddon(
   }
 }
 
+/** Resolves `--addons` before a start boots anything, so a typo fails in a second, not after the boot. */
+export async function checkRequestedAddons(words: readonly string[], kubernetes: boolean): Promise<void> {
+  if (words.length === 0) return;
+  if (!kubernetes) {
+    throw new KdevError('BAD_INPUT', '--addons needs Kubernetes: it cannot be used with --no-kubernetes');
+  }
+  const catalog = await loadCatalog();
+  await withDependencies(await Promise.all(words.map((w) => resolveAddon(w, catalog))), catalog);
+}
+
 export interface StartAddonOptions extends AddonApplyOptions {
   /** `kdev start --addons a,b`: enabled on top of what the profile already has. */
   requested?: readonly string[];
@@ -228,19 +238,27 @@ export async function applyEnabledAddons(
     if (requested.length > 0) requireKubernetes(profile);
     return { profile, applied: [] };
   }
-  const catalog = await loadCatalog();
-  const keys = [...enabledKeys(profile), ...requested];
-  if (opts.firstStart)
-    keys.push(...catalog.addons.filter((a) => a.meta.default && a.source === 'builtin').map(keyOf));
-  const addons = await withDependencies(
-    await Promise.all([...new Set(keys)].map((k) => addonForKey(k, catalog))),
-    catalog,
-  );
+  const addons = await startAddons(profile, opts);
   for (const a of addons) checkVersion(a, profile);
   await applyAll(kc, profile, addons, opts);
   const saved = { ...profile, addons: addons.map(keyOf) };
   if (JSON.stringify(saved.addons) !== JSON.stringify(profile.addons ?? [])) await saveProfile(saved);
   return { profile: saved, applied: addons.map((a) => a.meta.name) };
+}
+
+/** What a start applies: the profile's set, `--addons`, and on a first start the defaults. */
+async function startAddons(profile: Profile, opts: StartAddonOptions): Promise<Addon[]> {
+  const catalog = await loadCatalog();
+  const keys = [...enabledKeys(profile), ...(opts.requested ?? [])];
+  if (opts.firstStart) {
+    keys.push(...catalog.addons.filter((a) => a.meta.default && a.source === 'builtin').map(keyOf));
+  }
+  return withDependencies(await Promise.all([...new Set(keys)].map((k) => addonForKey(k, catalog))), catalog);
+}
+
+/** The pinned images a start will apply, for the image cache step before it. */
+export async function startAddonImages(profile: Profile, opts: StartAddonOptions = {}): Promise<string[]> {
+  return profile.kubernetes ? addonImages(await startAddons(profile, opts)) : [];
 }
 
 /** Pinned images of a profile's enabled addons (with dependencies), for the local image cache. */

@@ -3,6 +3,7 @@
 import {
   ApiException,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
@@ -132,6 +133,16 @@ function conditionTrue(obj: KubernetesObject | undefined, type: string): boolean
   return conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
 }
 
+/**
+ * The object as client-node's typed model. KubernetesObjectApi serializes from the model, so an
+ * object passed in wire form would lose fields whose model name differs from the wire name
+ * (`x-kubernetes-preserve-unknown-fields` in a CRD schema, `$ref`); loadYaml deserializes first.
+ * JSON is YAML, so the object goes through as it is.
+ */
+function toModel(o: KubeObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(o));
+}
+
 /** Applies CRDs, waits until they are Established, then namespaces, then the rest. */
 export async function applyObjects(
   kc: KubeConfig,
@@ -142,14 +153,7 @@ export async function applyObjects(
   const plan = planApply(objects);
   const apply = async (o: KubeObject) => {
     try {
-      await api.patch(
-        o as KubernetesObject,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
+      await api.patch(toModel(o), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       opts.onProgress?.(`applied ${describeObject(o)}`);
     } catch (err) {
       throw apiError(err, `applying ${describeObject(o)}`, opts);

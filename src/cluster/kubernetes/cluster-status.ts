@@ -1,8 +1,7 @@
 // The Kubernetes half of `kdev status`: the kubelet (systemctl over SSH), the API server (/readyz
 // through the forward, CA pinned) and whether the user's kubeconfig points at this cluster.
 import type { Driver } from '../../vm/driver.js';
-import { sshClientForMachine } from '../../vm/ssh.js';
-import { sshEndpointOf } from '../forwards.js';
+import { sshTo } from '../access.js';
 import { entryState, kubeconfigPath, readKubeconfig } from '../kubeconfig.js';
 import { probe } from './api-client.js';
 import { apiConnectionFor, apiServerPort, apiServerUrl } from './profile-access.js';
@@ -20,7 +19,7 @@ export async function clusterStatus(name: string, driver: Driver): Promise<Clust
   const kubeconfig = await readKubeconfig(kubeconfigPath())
     .then((doc) => entryState(doc, name, apiServerUrl(port)))
     .catch((): ClusterComponent => 'Misconfigured');
-  const kubelet = sshClientForMachine(name, await sshEndpointOf(driver))
+  const kubelet = (await sshTo(name, driver))
     .exec(['systemctl', 'is-active', 'kubelet'], { timeoutMs: 15_000 })
     .then((r): ClusterComponent => (r.stdout.trim() === 'active' ? 'Running' : 'Stopped'))
     .catch((): ClusterComponent => 'Error');

@@ -10,7 +10,11 @@ import { KdevError } from '../../lib/errors.js';
 import { shellJoin, type SshClient } from '../../vm/ssh.js';
 
 function sshChild(ssh: SshClient, argv: readonly string[], stdout: 'pipe' | 'ignore') {
-  return spawn('ssh', [...ssh.sshArgs(), '--', shellJoin(argv)], { stdio: ['pipe', stdout, 'pipe'] });
+  // No agent: kdev authenticates with the machine's own key only (as SystemSshClient does).
+  return spawn('ssh', [...ssh.sshArgs(), '--', shellJoin(argv)], {
+    stdio: ['pipe', stdout, 'pipe'],
+    env: { ...process.env, SSH_AUTH_SOCK: undefined },
+  });
 }
 
 function failure(what: string, code: number | null, stderr: string): KdevError {

@@ -3,9 +3,9 @@
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
 import type { Driver } from '../../vm/driver.js';
-import { sshClientForMachine, type SshClient } from '../../vm/ssh.js';
-import { requireRunning } from '../access.js';
-import { API_SERVER_FORWARD, endpointOf, sshEndpointOf } from '../forwards.js';
+import type { SshClient } from '../../vm/ssh.js';
+import { requireRunning, sshTo } from '../access.js';
+import { API_SERVER_FORWARD, endpointOf } from '../forwards.js';
 import { kubeconfigPath, updateKubeconfig, withEntry, type KubeconfigEntry } from '../kubeconfig.js';
 import { requireProfile, type Profile } from '../profiles.js';
 import { profileCertFiles } from '../pki/profile-certs.js';
@@ -20,7 +20,7 @@ export interface RunningProfile {
 export async function runningProfile(name: string): Promise<RunningProfile> {
   const profile = await requireProfile(name);
   const driver = await requireRunning(name);
-  return { profile, driver, ssh: sshClientForMachine(name, await sshEndpointOf(driver)) };
+  return { profile, driver, ssh: await sshTo(name, driver) };
 }
 
 export function requireKubernetes(profile: Profile): void {

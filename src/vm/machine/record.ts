@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { lazySchema, readJsonFile, type Zod } from '../../lib/json-file.js';
-import type { Forward, MachineSpec } from '../driver.js';
+import type { Forward, MachineSpec, NetworkMode } from '../driver.js';
 import { GUEST_SSH_PORT } from '../network/forward.js';
 import { MOUNT_TYPES } from '../names.js';
 import type { ProcessRecord } from '../process/processes.js';
@@ -62,6 +62,8 @@ const runtimeSchema = (z: Zod) =>
     /** The accelerator actually used (qemu), and why it was chosen. */
     accel: z.string().optional(),
     accelReason: z.string().optional(),
+    /** The network back end of this boot (qemu: user or gvproxy). */
+    network: z.enum(['user', 'gvproxy']).optional(),
     /** The forwards of this boot (endpoints() reports these while it runs). */
     forwards: z.array(forwardSchema(z)).optional(),
     processes: z.array(processSchema(z)),
@@ -111,6 +113,7 @@ export interface MachineRuntime {
   startedAt: string;
   accel?: string;
   accelReason?: string;
+  network?: NetworkMode;
   forwards?: Forward[];
   processes: ProcessRecord[];
 }

@@ -22,6 +22,9 @@ export interface SeedContents {
 }
 
 const BLOCK = 512;
+// Partition scanners read the first blocks of every disk (Amiga RDB: 16); a smaller seed makes the
+// guest kernel log "unable to read RDB block" at each boot. Zeros after the end marker are ignored.
+const MIN_BYTES = 64 * 1024;
 
 /**
  * One `<tag> <guest-path> <type> [ro]` line per mount. ASCII whitespace and backslashes in the
@@ -61,7 +64,7 @@ function tarEntry(name: string, body: string, mode: number): Buffer {
   return Buffer.concat([header, data, Buffer.alloc(pad)]);
 }
 
-/** The seed disk's bytes: a ustar archive (whole 512-byte blocks, so whole sectors). */
+/** The seed disk's bytes: a ustar archive of whole 512-byte blocks, at least 64 KiB. */
 export function buildSeedImage(c: SeedContents): Buffer {
   const files: Array<[string, string, number]> = [
     ['authorized_keys', withNewline(c.authorizedKeys), 0o644],
@@ -70,6 +73,7 @@ export function buildSeedImage(c: SeedContents): Buffer {
     ['hostname', withNewline(c.hostname), 0o644],
     ['mounts', renderMounts(c.mounts), 0o644],
   ];
-  // Two zero blocks end the archive.
-  return Buffer.concat([...files.map(([n, b, m]) => tarEntry(n, b, m)), Buffer.alloc(2 * BLOCK)]);
+  const archive = Buffer.concat(files.map(([n, b, m]) => tarEntry(n, b, m)));
+  // Two zero blocks end the archive; more zeros pad it to a size every scanner can read.
+  return Buffer.concat([archive, Buffer.alloc(Math.max(2 * BLOCK, MIN_BYTES - archive.length))]);
 }

@@ -74,6 +74,7 @@ export async function spawnProcess(spec: ProcessSpec, logger?: Logger): Promise<
     // inherited again and keep that pipe open for the VM's lifetime: point them at /dev/null.
     const stdio: Array<'ignore' | number> = ['ignore', out.fd, out.fd];
     for (const fd of await inheritedFds()) {
+      if (fd === out.fd || fd === devNull.fd) continue; // ours, close-on-exec (macOS lists every fd)
       while (stdio.length < fd) stdio.push('ignore');
       stdio[fd] = devNull.fd;
     }

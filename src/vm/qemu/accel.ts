@@ -1,5 +1,6 @@
 // Picking the qemu accelerator. An explicit choice (--qemu-accel, then KDEV_QEMU_ACCEL) always
 // wins over detection, because a /dev/kvm that opens fine can still hang guests (nested KVM).
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
@@ -16,6 +17,12 @@ export interface AccelProbes {
   env: NodeJS.ProcessEnv;
   /** True when /dev/kvm can be opened read-write by this user. */
   kvmUsable(): Promise<boolean>;
+  /**
+   * macOS only (sysctl): kern.hv_support is 1 where Hypervisor.framework works (Apple silicon,
+   * and Intel Macs with VT-x); sysctl.proc_translated is 1 when this node runs under Rosetta,
+   * so process.arch says x64 on an arm64 Mac. Absent: assume hvf works and the arch is true.
+   */
+  macHost?(): Promise<{ hvSupport: boolean; translated: boolean }>;
 }
 
 export interface AccelChoice {
@@ -37,7 +44,24 @@ export const hostAccelProbes: AccelProbes = {
       return false;
     }
   },
+  async macHost() {
+    // A test may claim platform 'darwin' on another OS: there is no sysctl to ask then.
+    if (process.platform !== 'darwin') return { hvSupport: true, translated: false };
+    return {
+      hvSupport: (await sysctl('kern.hv_support')) === '1',
+      translated: (await sysctl('sysctl.proc_translated')) === '1',
+    };
+  },
 };
+
+/** One sysctl value, or '' where the name does not exist (proc_translated on Intel Macs). */
+function sysctl(name: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('/usr/sbin/sysctl', ['-n', name], { timeout: 5000 }, (err, stdout) =>
+      resolve(err ? '' : stdout.trim()),
+    );
+  });
+}
 
 function hostMatches(arch: Arch, hostArch: string): boolean {
   return (arch === 'x86_64' && hostArch === 'x64') || (arch === 'aarch64' && hostArch === 'arm64');
@@ -59,7 +83,10 @@ export async function resolveAccel(
   if (requested && requested !== 'auto') [wanted, source] = [requested, '--qemu-accel'];
   else if (fromEnv && fromEnv !== 'auto') [wanted, source] = [fromEnv as QemuAccel, ACCEL_ENV];
 
-  const native = hostMatches(guestArch, probes.hostArch);
+  const mac = probes.platform === 'darwin' && probes.macHost ? await probes.macHost() : undefined;
+  // Under Rosetta the real host is arm64 whatever process.arch says.
+  const hostArch = mac?.translated ? 'arm64' : probes.hostArch;
+  const native = hostMatches(guestArch, hostArch);
   if (wanted === 'tcg') return { accel: 'tcg', reason: `tcg requested by ${source}` };
   if (wanted === 'hvf') {
     if (probes.platform !== 'darwin' || !native) {
@@ -67,6 +94,7 @@ export async function resolveAccel(
         hints: ['Use --qemu-accel tcg (or auto)'],
       });
     }
+    if (mac && !mac.hvSupport) throw hvUnsupported();
     return { accel: 'hvf', reason: `hvf requested by ${source}` };
   }
   if (wanted === 'kvm') {
@@ -81,11 +109,24 @@ export async function resolveAccel(
     return { accel: 'kvm', reason: `kvm requested by ${source}` };
   }
 
-  if (!native)
-    return { accel: 'tcg', reason: `a ${guestArch} guest on a ${probes.hostArch} host is emulated` };
-  if (probes.platform === 'darwin') return { accel: 'hvf', reason: 'macOS host' };
+  if (!native) return { accel: 'tcg', reason: `a ${guestArch} guest on a ${hostArch} host is emulated` };
+  if (probes.platform === 'darwin') {
+    if (mac && !mac.hvSupport)
+      return { accel: 'tcg', reason: 'kern.hv_support is 0 (no Hypervisor.framework)' };
+    return { accel: 'hvf', reason: 'macOS host' };
+  }
   if (probes.platform === 'linux' && (await probes.kvmUsable())) {
     return { accel: 'kvm', reason: '/dev/kvm is usable' };
   }
   return { accel: 'tcg', reason: 'no hardware accelerator found' };
+}
+
+function hvUnsupported(): KdevError {
+  return new KdevError(
+    'UNSUPPORTED_HOST',
+    'Hypervisor.framework is not available on this Mac (kern.hv_support is 0)',
+    {
+      hints: ['Inside a VM, enable nested virtualization; else use --qemu-accel tcg'],
+    },
+  );
 }

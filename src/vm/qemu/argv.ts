@@ -56,6 +56,11 @@ export interface QemuArgvOptions {
   /** SMBIOS system UUID: systemd derives the guest's machine-id from it, so the journal of
    * earlier boots stays readable. Stable per machine. */
   uuid?: string;
+  /**
+   * `--network gvproxy`: a stream socket to gvproxy's -listen-qemu instead of slirp. Forwards
+   * then live in gvproxy (network/gvproxy.ts), and the MAC must be gvproxy's static-lease one.
+   */
+  gvproxy?: { socket: string; mac: string };
 }
 
 export function qemuBinaryName(arch: Arch): string {
@@ -93,13 +98,24 @@ export function buildQemuArgv(o: QemuArgvOptions): { binary: string; args: strin
     args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`);
   }
 
-  const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
-  args.push(
-    '-netdev',
-    ['user', 'id=net0', ...fwd].join(','),
-    '-device',
-    'virtio-net-pci,netdev=net0,romfile=',
-  );
+  if (o.gvproxy) {
+    // server=off: QEMU connects to gvproxy, which must already listen (it does not retry).
+    // Forwards are then gvproxy's (added through its API), not hostfwd.
+    args.push(
+      '-netdev',
+      `stream,id=net0,server=off,addr.type=unix,addr.path=${escapeOpt(o.gvproxy.socket)}`,
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${o.gvproxy.mac},romfile=`,
+    );
+  } else {
+    const fwd = o.forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
+    args.push(
+      '-netdev',
+      ['user', 'id=net0', ...fwd].join(','),
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=',
+    );
+  }
 
   for (const s of o.shares) {
     const fs = [
@@ -138,7 +154,11 @@ function machineArgs(o: QemuArgvOptions): string[] {
   const cpu = o.accel === 'tcg' ? 'max' : 'host';
   const accel = ['-accel', o.accel];
   if (o.arch === 'x86_64') return ['-machine', 'q35', ...accel, '-cpu', cpu];
-  const out = ['-machine', 'virt', ...accel, '-cpu', cpu];
+  // On Apple silicon (hvf) highmem=on lets guest RAM and PCI MMIO go above 4 GiB; QEMU caps it
+  // to the host's IPA size itself. Other accelerators keep QEMU's default. Emulated arm64 gets
+  // cortex-a72: -cpu max also emulates pointer authentication, which made boots 5x slower.
+  const machine = o.accel === 'hvf' ? 'virt,highmem=on' : 'virt';
+  const out = ['-machine', machine, ...accel, '-cpu', o.accel === 'tcg' ? 'cortex-a72' : cpu];
   if (o.firmware?.vars) {
     out.push(
       '-drive',

@@ -10,6 +10,7 @@ import type {
   DriverDeps,
   DriverInfo,
   Endpoint,
+  Forward,
   MachineSpec,
   MachineState,
   RuntimeInfo,
@@ -19,6 +20,9 @@ import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js'
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
+import { validateForwards } from '../network/forward.js';
+import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
+import { machineGvproxyPaths, requireGvproxy, startGvproxy } from '../network/gvproxy-process.js';
 import {
   adoptFromPidFile,
   HYPERVISOR_ROLE,
@@ -33,7 +37,7 @@ import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } fro
 import { buildQemuArgv, qemuBinaryName } from './argv.js';
 import { checkQemuTools } from './host-tools.js';
 import { machineUuid } from './machine-uuid.js';
-import { parseQemuOptions, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
+import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
 import { qmpExecute } from './qmp.js';
 import { findVirtiofsd, type Virtiofsd } from './virtiofsd.js';
 import { startVirtiofsds, VIRTIOFSD_ROLE_PREFIX, virtiofsMounts } from './virtiofsd-process.js';
@@ -71,7 +75,7 @@ export class QemuDriver implements Driver {
     return {
       name: 'qemu',
       mountTypes: ['virtiofs', '9p'],
-      networkModes: ['user'],
+      networkModes: [...QEMU_NETWORK_MODES],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],
       ipDiscovery: 'hostfwd',
@@ -106,6 +110,7 @@ export class QemuDriver implements Driver {
     ]);
     const options = parseQemuOptions(spec.options);
     await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
+    if (options.network === 'gvproxy') await requireGvproxy(this.env);
     if (virtiofs.length > 0 && !(await this.virtiofsd())) {
       throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)', {
         hints: [
@@ -140,28 +145,56 @@ export class QemuDriver implements Driver {
     // This boot's options (an explicit --qemu-accel, say) win over the created-with ones.
     const accel = await this.checkHost(spec);
     this.debug(`qemu accelerator: ${accel.accel} (${accel.reason})`);
+    const options = parseQemuOptions(spec.options);
 
     const f = this.files;
     await this.cleanUp();
     await rotateLog(f.consoleLog);
     await rotateLog(f.hypervisorLog);
+
+    // gvproxy first: QEMU connects to its socket once, at start. Forwards are exposed before the
+    // guest boots (gvproxy dials the guest per connection), so a taken port fails the start now.
+    const gv =
+      options.network === 'gvproxy'
+        ? await startGvproxy({
+            binary: await requireGvproxy(this.env),
+            files: f,
+            peer: 'qemu',
+            logger: this.deps.logger,
+          })
+        : undefined;
+    if (gv) {
+      await updateMachineRecord(f.record, (r) => ({
+        ...r,
+        runtime: { startedAt: gv.record.startedAt, network: 'gvproxy', forwards: [], processes: [gv.record] },
+      }));
+      try {
+        await gv.forwarder.sync(spec.forwards);
+      } catch (err) {
+        await this.cleanUp();
+        throw err;
+      }
+    }
     // qemu connects to every virtiofsd socket as it starts, so the helpers go first; recorded at
     // once, so a kdev killed now still finds and stops them.
     const virtiofs = virtiofsMounts(f.dir, spec.mounts);
     const daemon = virtiofs.length > 0 ? await this.virtiofsd() : undefined;
-    if (virtiofs.length > 0 && !daemon) {
-      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+    let helpers: Awaited<ReturnType<typeof startVirtiofsds>> = [];
+    try {
+      if (virtiofs.length > 0 && !daemon) {
+        throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+      }
+      helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
+    } catch (err) {
+      await this.cleanUp();
+      throw err;
     }
-    const helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
     if (helpers.length > 0) {
       await updateMachineRecord(f.record, (r) => ({
         ...r,
         runtime: {
-          startedAt: new Date().toISOString(),
-          accel: accel.accel,
-          accelReason: accel.reason,
-          forwards: spec.forwards,
-          processes: helpers,
+          ...(r.runtime ?? { startedAt: new Date().toISOString(), forwards: [] }),
+          processes: [...(gv ? [gv.record] : []), ...helpers],
         },
       }));
     }
@@ -188,6 +221,7 @@ export class QemuDriver implements Driver {
       consoleLog: f.consoleLog,
       binary: this.deps.qemuBinary,
       uuid: machineUuid(spec.name, createdAt),
+      ...(gv ? { gvproxy: { socket: gv.paths.vmSocket, mac: GVPROXY_GUEST_MAC } } : {}),
     });
     // Not -daemonize: that would send later stderr (KVM errors, say) to /dev/null.
     const proc = await spawnProcess(
@@ -213,8 +247,9 @@ export class QemuDriver implements Driver {
         startedAt: proc.record.startedAt,
         accel: accel.accel,
         accelReason: accel.reason,
+        network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record, ...helpers],
+        processes: [proc.record, ...(gv ? [gv.record] : []), ...helpers],
       },
     }));
     const qmpAnswers = () =>
@@ -224,6 +259,7 @@ export class QemuDriver implements Driver {
       );
     const outcome = await waitUntil(proc, qmpAnswers, this.deps.startTimeoutMs ?? 30_000);
     if (outcome === 'exited') {
+      if (gv) await stopProcesses([gv.record], { logger: this.deps.logger, platform: this.platform });
       const output = ((await readFileIfExists(f.hypervisorLog)) ?? '').trim();
       const detail = proc.exitStatus()?.error?.message ?? output.split('\n').slice(-5).join('\n');
       await this.cleanUp().catch(() => undefined);
@@ -308,6 +344,7 @@ export class QemuDriver implements Driver {
     ).catch(() => undefined);
     await fs.rm(this.files.pidFile, { force: true });
     await fs.rm(this.files.controlSocket, { force: true });
+    await removeStaleSockets(machineGvproxyPaths(this.files, 'qemu'));
   }
 
   async remove(): Promise<void> {
@@ -324,6 +361,69 @@ export class QemuDriver implements Driver {
       port: f.hostPort,
       guestPort: f.guestPort,
     }));
+  }
+
+  /**
+   * Opens one more forward on 127.0.0.1 while the machine runs: through gvproxy's API on a
+   * gvproxy machine, else a slirp hostfwd added over QMP. Recorded so endpoints() lists it.
+   */
+  async addForward(forward: Forward): Promise<Endpoint> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    validateForwards([...current, forward]);
+    if (network === 'gvproxy') {
+      await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
+    } else {
+      // Silent on success; an error is text (e.g. "Could not set up host forwarding rule").
+      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`, /^$/);
+    }
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
+    );
+    return { name: forward.name, host: '127.0.0.1', port: forward.hostPort, guestPort: forward.guestPort };
+  }
+
+  async removeForward(name: string): Promise<void> {
+    const { record, network } = await this.runningRecord();
+    const current = record.runtime?.forwards ?? [];
+    const forward = current.find((f) => f.name === name);
+    if (!forward) {
+      throw new KdevError('NOT_FOUND', `machine "${this.machineName}" has no forward named "${name}"`, {
+        hints: [`Its forwards: ${current.map((f) => f.name).join(', ') || 'none'}`],
+      });
+    }
+    if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
+    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`, /removed$/);
+    await updateMachineRecord(this.files.record, (r) =>
+      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
+    );
+  }
+
+  private async runningRecord(): Promise<{ record: MachineRecord; network: string }> {
+    const record = await requireMachineRecord(this.files, this.machineName);
+    if (!(await this.liveHypervisor(record))) {
+      throw new KdevError('VM_ERROR', `machine "${this.machineName}" is not running`, {
+        hints: [`Start it: kdev start -p ${this.machineName}`],
+      });
+    }
+    return { record, network: record.runtime?.network ?? 'user' };
+  }
+
+  private gvproxyApi(): GvproxyForwarder {
+    return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
+  }
+
+  /** A monitor command through QMP. HMP answers in text, success included: `ok` tells them apart. */
+  private async hmp(command: string, ok: RegExp): Promise<void> {
+    const out = await qmpExecute<string>(
+      this.files.controlSocket,
+      'human-monitor-command',
+      { 'command-line': command },
+      QMP_TIMEOUT_MS,
+    );
+    if (typeof out !== 'string' || !ok.test(out.trim())) {
+      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${String(out).trim()}`);
+    }
   }
 
   async runtimeInfo(): Promise<RuntimeInfo> {

@@ -1,13 +1,16 @@
 // The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
-// spec (today only the accelerator), and the hints for a qemu that would not start with them.
+// spec (the accelerator and the network back end), and the hints for a qemu that would not start
+// with them.
 import { KdevError } from '../../lib/errors.js';
-import { isQemuAccel, QEMU_ACCELS, type QemuAccel } from '../names.js';
+import { isQemuAccel, NETWORK_MODES, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';
 
 export interface QemuOptions {
   accel: QemuAccel;
+  network: NetworkMode;
 }
 
-export const QEMU_OPTION_NAMES = ['accel'];
+export const QEMU_OPTION_NAMES = ['accel', 'network'];
+export const QEMU_NETWORK_MODES: readonly NetworkMode[] = NETWORK_MODES;
 
 export function parseQemuOptions(options: Record<string, string>): QemuOptions {
   for (const key of Object.keys(options)) {
@@ -23,7 +26,13 @@ export function parseQemuOptions(options: Record<string, string>): QemuOptions {
       hints: [`Use one of: ${QEMU_ACCELS.join(', ')}`],
     });
   }
-  return { accel };
+  const network = options.network ?? 'user';
+  if (!(QEMU_NETWORK_MODES as readonly string[]).includes(network)) {
+    throw new KdevError('BAD_INPUT', `unknown --network "${network}" for the qemu driver`, {
+      hints: [`Use one of: ${QEMU_NETWORK_MODES.join(', ')}`],
+    });
+  }
+  return { accel, network: network as NetworkMode };
 }
 
 /** What to tell the user when qemu exits at once, from what it printed. */

@@ -119,6 +119,10 @@ describe('addons enable (server-side apply)', () => {
     expect(crdReads.length).toBe(api.crdReadsBeforeEstablished + 1);
     const nsAt = api.requests.findIndex((r) => `${r.method} ${r.path}` === NS);
     expect(api.requests.lastIndexOf(crdReads.at(-1)!)).toBeLessThan(nsAt);
+    // Sent in wire form: the CRD schema keeps its x-kubernetes-* field names.
+    expect(patches[0]?.body).toMatchObject({
+      spec: { versions: [{ schema: { openAPIV3Schema: { 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    });
     // Variables rendered; --wait read the Deployment until it was available.
     expect(patches.find((p) => `PATCH ${p.path}` === WIDGET)?.body).toMatchObject({ spec: { owner: 'dev' } });
     expect(JSON.stringify(patches.find((p) => `PATCH ${p.path}` === DEPLOY)?.body)).toContain(

@@ -1,6 +1,7 @@
 // The kubeconfig kdev writes, read by the real kubectl; kubectl and kdev's readiness waits both
 // talking TLS to a local stand-in API server; concurrent writers (kdev and kubectl) losing nothing.
 import { execFile } from 'node:child_process';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,8 +168,8 @@ describe('kubeconfig and the API server, with real kubectl', () => {
     await fs.rm(otherHome, { recursive: true, force: true });
   });
 
-  it('20 concurrent kdev writers and kubectl set-context alongside leave every entry', async () => {
-    const writers = Array.from({ length: 20 }, (_, i) =>
+  const kdevWriters = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
       updateKubeconfig(
         kubeconfig,
         (doc) =>
@@ -178,6 +179,22 @@ describe('kubeconfig and the API server, with real kubectl', () => {
         { timeoutMs: 60_000 },
       ),
     );
+  const entryNames = (key: string) => {
+    const doc = yaml.load(fsSync.readFileSync(kubeconfig, 'utf8')) as Record<string, { name: string }[]>;
+    return doc[key]!.map((c) => c.name).sort();
+  };
+  const pNames = Array.from({ length: 20 }, (_, i) => `p${i}`);
+
+  it('20 concurrent kdev writers leave every entry, and no lock or temp file behind', async () => {
+    await Promise.all(kdevWriters(20));
+    expect(entryNames('contexts')).toEqual(['prod', ...pNames].sort());
+    expect(entryNames('clusters')).toEqual(['prod', ...pNames].sort());
+    expect(entryNames('users')).toEqual(['prod', ...pNames].sort());
+    await expect(fs.access(`${kubeconfig}.lock`)).rejects.toThrow();
+    expect((await fs.readdir(path.dirname(kubeconfig))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('kubectl set-context alongside: kdev never drops what kubectl wrote', async () => {
     // kubectl gives up at once when the lock exists (client-go's lockFile); retry like a user would.
     const kubectlWriter = async (i: number) => {
       for (let attempt = 0; attempt < 400; attempt++) {
@@ -191,15 +208,14 @@ describe('kubeconfig and the API server, with real kubectl', () => {
       }
       throw new Error(`kubectl writer ${i} never got the lock`);
     };
-    await Promise.all([...writers, ...[0, 1, 2].map(kubectlWriter)]);
-    const doc = yaml.load(await fs.readFile(kubeconfig, 'utf8')) as Record<string, { name: string }[]>;
-    const contexts = doc.contexts!.map((c) => c.name).sort();
-    const expected = ['prod', ...Array.from({ length: 20 }, (_, i) => `p${i}`), 'k0', 'k1', 'k2'].sort();
-    expect(contexts).toEqual(expected);
-    expect(doc.clusters!.map((c) => c.name).sort()).toEqual(
-      ['prod', ...Array.from({ length: 20 }, (_, i) => `p${i}`)].sort(),
-    );
+    await Promise.all([...kdevWriters(20), ...[0, 1, 2].map(kubectlWriter)]);
+    // kdev re-reads under the lock, so every kubectl entry survives. kubectl computes its write
+    // from a read made before it takes the lock and deletes entries it did not see then (client-go
+    // ModifyConfig), so a kdev entry written in that window can be lost: no writer can prevent
+    // that, and writing it again (what `kdev update-context` does) restores it.
+    expect(entryNames('contexts')).toEqual(expect.arrayContaining(['prod', 'k0', 'k1', 'k2']));
+    await Promise.all(kdevWriters(20));
+    expect(entryNames('contexts')).toEqual(['prod', 'k0', 'k1', 'k2', ...pNames].sort());
     await expect(fs.access(`${kubeconfig}.lock`)).rejects.toThrow();
-    expect((await fs.readdir(path.dirname(kubeconfig))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

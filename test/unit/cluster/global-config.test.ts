@@ -31,6 +31,10 @@ describe('global config', () => {
     ['kubernetes-version', 'latest'],
     ['container-runtime', 'docker'],
     ['disk-size', '1g'],
+    ['memory', '99999999999999999999'],
+    ['memory', '1099511627776g'],
+    ['disk-size', '17t'],
+    ['cpus', '99999999999999999999'],
   ] as const)('%s %j is refused with one line', (key, value) => {
     expect(() => parseConfigValue(key, value)).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
     try {
@@ -56,5 +60,25 @@ describe('global config', () => {
     await updateGlobalConfig((c) => c);
     await fs.writeFile(paths.globalConfig(), '{nope');
     await expect(readGlobalConfig()).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+  });
+
+  test('a value past 2^53 in config.json is one BAD_CONFIG line', async () => {
+    await updateGlobalConfig((c) => c);
+    await fs.writeFile(paths.globalConfig(), '{"memory": 99999999999999999999}');
+    const err = (await readGlobalConfig().catch((e: unknown) => e)) as Error & { code: string };
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.message).toMatch(/config\.json: memory: Too big/);
+    expect(err.message).not.toContain('\n');
+  });
+
+  test('a value refused by the schema on write is one BAD_CONFIG line, not zod JSON', async () => {
+    const err = (await updateGlobalConfig((c) => ({ ...c, cpus: 2 ** 53 + 2 })).catch(
+      (e: unknown) => e,
+    )) as Error & {
+      code: string;
+    };
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.message).toMatch(/config\.json: cpus: Too big/);
+    expect(err.message).not.toMatch(/[[{\n]/);
   });
 });

@@ -98,4 +98,14 @@ describe('lock', () => {
     );
     expect(maxInside).toBe(1);
   });
+
+  test('a stale lock file in the old format (a plain file) is replaced', async () => {
+    const file = path.join(home.dir(), 'f.lock');
+    await fs.writeFile(file, JSON.stringify({ pid: await deadPid(), host: os.hostname() }));
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(file, old, old);
+    const release = await acquireLock(file, { timeoutMs: 0 });
+    expect((await fs.stat(file)).isDirectory()).toBe(true);
+    await release();
+  });
 });

@@ -81,6 +81,31 @@ describe('resolveGuestImage', () => {
     expect(build.calls).toHaveLength(0);
   });
 
+  it('boots the uncompressed PVH vmlinux on x86_64 when the image has one', async () => {
+    const dir = imageDir(path.join(home, 'img'), { vmlinux: 'elf' });
+    expect((await resolveGuestImage({ isoUrl: dir, arch: 'x86_64' })).kernel).toBe(path.join(dir, 'vmlinux'));
+  });
+
+  it('builds the arm64 image into its own folder, never over the x86_64 one', async () => {
+    imageDir(path.join(home, 'cache', 'images', 'local'));
+    const archs: string[] = [];
+    const build = jestFn(async (out: string) => {
+      fs.mkdirSync(out, { recursive: true });
+      for (const f of ['Image', 'initrd']) fs.writeFileSync(path.join(out, f), f);
+    });
+    const img = await resolveGuestImage({
+      arch: 'aarch64',
+      canBuild: true,
+      build: async (out, log, arch) => {
+        archs.push(arch);
+        await build.fn(out, log);
+      },
+    });
+    expect(build.calls).toEqual([path.join(home, 'cache', 'images', 'local-aarch64')]);
+    expect(archs).toEqual(['aarch64']);
+    expect(img.kernel).toBe(path.join(home, 'cache', 'images', 'local-aarch64', 'Image'));
+  });
+
   it('builds the local image when there is none and the host can', async () => {
     const logs: string[] = [];
     const build = jestFn(async (out: string, log: (l: string) => void) => {

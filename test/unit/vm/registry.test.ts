@@ -20,11 +20,11 @@ describe('loadDriver', () => {
     expect((await loadDriver('qemu', 'dev')).info()).toEqual({
       name: 'qemu',
       mountTypes: ['virtiofs', '9p'],
-      networkModes: ['user'],
+      networkModes: ['user', 'gvproxy'],
       diskFormat: 'qcow2',
       kernelForms: ['bzImage', 'vmlinux', 'Image'],
       ipDiscovery: 'hostfwd',
-      options: ['accel'],
+      options: ['accel', 'network'],
     });
     const vfkit = (await loadDriver('vfkit', 'dev')).info();
     expect(vfkit).toMatchObject({ diskFormat: 'raw', mountTypes: ['virtiofs'], options: [] });

@@ -1,11 +1,13 @@
 import {
   applyEnabledAddons,
+  checkRequestedAddons,
   enabledAddonForwards,
   enabledAddonImages,
   listAddons,
   withDependencies,
 } from '../../../../src/cluster/addons/addons.js';
 import { loadCatalog, resolveAddon } from '../../../../src/cluster/addons/catalog.js';
+import { parseAddonsFlag } from '../../../../src/cluster/addons/flags.js';
 import type { Profile } from '../../../../src/cluster/profiles.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
@@ -69,5 +71,20 @@ describe('addon use cases without a cluster', () => {
     const bare = profile({ kubernetes: false });
     expect(await applyEnabledAddons(bare, kc)).toEqual({ profile: bare, applied: [] });
     await expect(applyEnabledAddons(bare, kc, { requested: ['ingress'] })).rejects.toThrow(/--no-kubernetes/);
+  });
+});
+
+describe('kdev start --addons', () => {
+  it('splits comma lists and repeated flags', () => {
+    expect(parseAddonsFlag(['ingress, registry', 'ingress', ''])).toEqual(['ingress', 'registry']);
+    expect(parseAddonsFlag(undefined)).toEqual([]);
+  });
+
+  it('refuses unknown names (did-you-mean) and --no-kubernetes before anything boots', async () => {
+    await expect(checkRequestedAddons(['ingress', 'metrics-server'], true)).resolves.toBeUndefined();
+    await expect(checkRequestedAddons(['regsitry'], true)).rejects.toMatchObject({
+      hints: expect.arrayContaining(['Did you mean: registry?']),
+    });
+    await expect(checkRequestedAddons(['ingress'], false)).rejects.toThrow(/--no-kubernetes/);
   });
 });

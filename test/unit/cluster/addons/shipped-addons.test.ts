@@ -1,5 +1,7 @@
 // Every addon kdev ships: valid addon.yaml, pinned images, manifests valid against the Kubernetes
 // OpenAPI schema (kubernetes-models, generated from upstream's OpenAPI document).
+import * as k8s from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 import { SUPPORTED_KUBERNETES_MINORS, PINNED_IMAGE } from '../../../../src/cluster/addons/addon-schema.js';
 import { renderAddon } from '../../../../src/cluster/addons/addons.js';
 import { addonImages, loadCatalog, type Addon } from '../../../../src/cluster/addons/catalog.js';
@@ -30,6 +32,37 @@ async function modelFor(o: KubeObject): Promise<new (data: object) => { validate
   if (typeof model !== 'function') throw new Error(`kubernetes-models has no ${o.apiVersion} ${o.kind}`);
   return model as new (data: object) => { validate(): void };
 }
+
+type AttributeMap = { baseName: string; type: string }[];
+
+/**
+ * Field names the schema does not know (typos such as `imagePulPolicy`), checked against
+ * @kubernetes/client-node's generated models: kubernetes-models' validators accept unknown fields.
+ */
+function unknownFields(value: unknown, type: string, at: string, out: string[]): string[] {
+  if (value === null || value === undefined) return out;
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) {
+    (value as unknown[]).forEach((v, i) => unknownFields(v, array[1]!, `${at}[${i}]`, out));
+    return out;
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    for (const [key, v] of Object.entries(value as object)) unknownFields(v, map[1]!, `${at}.${key}`, out);
+    return out;
+  }
+  const model = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => AttributeMap }>)[type];
+  if (!model?.getAttributeTypeMap || typeof value !== 'object') return out;
+  const attributes = model.getAttributeTypeMap();
+  for (const [key, v] of Object.entries(value as object)) {
+    const attr = attributes.find((a) => a.baseName === key);
+    if (!attr) out.push(`${at}.${key}`);
+    else unknownFields(v, attr.type, `${at}.${key}`, out);
+  }
+  return out;
+}
+
+const modelName = (o: KubeObject) => `${(o.apiVersion.split('/').at(-1) ?? '').replace(/^v/, 'V')}${o.kind}`;
 
 /** Every `image` of every pod template, plus image lines inside embedded YAML strings. */
 function imagesIn(objects: KubeObject[]): string[] {
@@ -92,6 +125,44 @@ describe('shipped addons', () => {
       }
     }
     expect(count).toBeGreaterThan(25);
+  });
+
+  it('use no field the Kubernetes API does not define', async () => {
+    let checked = 0;
+    for (const a of await shipped()) {
+      for (const o of renderAddon(a, 'kdev')) {
+        expect([modelName(o), typeof (k8s as Record<string, unknown>)[modelName(o)]]).toEqual([
+          modelName(o),
+          'function',
+        ]);
+        expect([a.meta.name, o.kind, unknownFields(o, modelName(o), o.kind, [])]).toEqual([
+          a.meta.name,
+          o.kind,
+          [],
+        ]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(25);
+    // Not vacuous: a misspelt container field is found.
+    const typo = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: { template: { spec: { containers: [{ name: 'c', imagePulPolicy: 'Always' }] } } },
+    };
+    expect(unknownFields(typo, 'V1Deployment', 'Deployment', [])).toEqual([
+      'Deployment.spec.template.spec.containers[0].imagePulPolicy',
+    ]);
+  });
+
+  it("reach the wire unchanged through client-node's typed serializer (what the PATCH body is made with)", async () => {
+    for (const a of await shipped()) {
+      for (const o of renderAddon(a, 'kdev')) {
+        const wire = yaml.load(k8s.dumpYaml(k8s.loadYaml(JSON.stringify(o))));
+        expect([a.meta.name, o.kind, wire]).toEqual([a.meta.name, o.kind, o]);
+      }
+    }
   });
 
   it('have no placeholders left after rendering', async () => {

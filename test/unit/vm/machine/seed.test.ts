@@ -39,6 +39,7 @@ describe('buildSeedImage', () => {
   it('is a ustar archive of whole sectors that GNU tar reads back', async () => {
     const img = buildSeedImage(contents);
     expect(img.length % 512).toBe(0);
+    expect(img.length).toBeGreaterThanOrEqual(64 * 1024); // past what partition scanners read
     // "ustar" magic at offset 257 of the first header; no pax header in front of it.
     expect(img.subarray(257, 262).toString()).toBe('ustar');
     expect(img.subarray(0, 100).toString().replace(/\0.*$/s, '')).toBe('authorized_keys');

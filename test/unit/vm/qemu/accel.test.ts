@@ -72,3 +72,26 @@ describe('resolveAccel', () => {
     expect(err.hints[0]).toMatch(/auto, hvf, kvm, tcg/);
   });
 });
+
+describe('resolveAccel on Macs (sysctl probes)', () => {
+  const mac = (hvSupport: boolean, translated = false, hostArch = 'arm64') =>
+    probes({ platform: 'darwin', hostArch, macHost: async () => ({ hvSupport, translated }) });
+
+  it('uses hvf on Apple silicon and on Intel Macs with kern.hv_support=1', async () => {
+    expect((await resolveAccel(undefined, 'aarch64', mac(true))).accel).toBe('hvf');
+    expect((await resolveAccel(undefined, 'x86_64', mac(true, false, 'x64'))).accel).toBe('hvf');
+  });
+
+  it('falls back to tcg when kern.hv_support=0, and refuses an explicit hvf', async () => {
+    const c = await resolveAccel(undefined, 'x86_64', mac(false, false, 'x64'));
+    expect(c).toEqual({ accel: 'tcg', reason: 'kern.hv_support is 0 (no Hypervisor.framework)' });
+    const err = await rejection(resolveAccel('hvf', 'x86_64', mac(false, false, 'x64')));
+    expect(err.message).toBe('Hypervisor.framework is not available on this Mac (kern.hv_support is 0)');
+  });
+
+  it('sees through Rosetta: an x64 node on an arm64 Mac runs arm64 guests on hvf, x86_64 ones on tcg', async () => {
+    expect((await resolveAccel(undefined, 'aarch64', mac(true, true, 'x64'))).accel).toBe('hvf');
+    const x86 = await resolveAccel(undefined, 'x86_64', mac(true, true, 'x64'));
+    expect(x86).toEqual({ accel: 'tcg', reason: 'a x86_64 guest on a arm64 host is emulated' });
+  });
+});

@@ -67,11 +67,11 @@ describe('buildQemuArgv', () => {
   it.each([
     ['kvm', 'host'],
     ['hvf', 'host'],
-    ['tcg', 'max'],
+    ['tcg', 'cortex-a72'],
   ] as const)('aarch64 with %s uses virt and -cpu %s', (accel, cpu) => {
     const { binary, args } = buildQemuArgv({ ...base, arch: 'aarch64', accel });
     expect(binary).toBe('qemu-system-aarch64');
-    expect(values(args, '-machine')).toEqual(['virt']);
+    expect(values(args, '-machine')).toEqual([accel === 'hvf' ? 'virt,highmem=on' : 'virt']);
     expect(values(args, '-accel')).toEqual([accel]);
     expect(values(args, '-cpu')).toEqual([cpu]);
     expect(args).not.toContain('-bios');

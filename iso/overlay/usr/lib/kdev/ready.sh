@@ -1,6 +1,9 @@
 #!/bin/sh
 # Prints the readiness line the host waits for on the serial console, once
-# sshd and containerd are up (this unit is ordered after both).
+# sshd and containerd are up (this unit is ordered after both), then one line
+# of boot phase times from the guest's own clock (seconds since the kernel
+# started), for bench/guest-boot:
+#   KDEV_BOOT_TIMES ready=U initrd_start=A initrd_end=B userspace=C data=D containerd=E sshd=F
 set -u
 ssh_up=no
 for u in ssh.service sshd.service; do
@@ -12,3 +15,21 @@ else
   echo "kdev: not ready (sshd up: $ssh_up, containerd: $(systemctl is-active containerd.service))" >/dev/console
   exit 1
 fi
+
+# Off the ready path from here on.
+read -r up _ </proc/uptime
+# usec since boot -> seconds with two decimals.
+secs() { awk -v u="${1:-0}" 'BEGIN { printf "%.2f", u / 1000000 }'; }
+# mono UNIT PROPERTY (no UNIT: the manager's own).
+mono() {
+  if [ -n "$1" ]; then systemctl show -P "$2" "$1" 2>/dev/null; else systemctl show -P "$2" 2>/dev/null; fi
+}
+# The kernel logs when it starts and ends unpacking the initramfs.
+unpack=$(dmesg 2>/dev/null | awk -F'[][]' '
+  /Trying to unpack rootfs image as initramfs/ { s = $2 + 0 }
+  /Freeing initrd memory/ { e = $2 + 0 }
+  END { printf "initrd_start=%.2f initrd_end=%.2f", s, e }')
+echo "KDEV_BOOT_TIMES ready=$up $unpack userspace=$(secs "$(mono '' UserspaceTimestampMonotonic)")" \
+  "data=$(secs "$(mono kdev-data.service ActiveEnterTimestampMonotonic)")" \
+  "containerd=$(secs "$(mono containerd.service ActiveEnterTimestampMonotonic)")" \
+  "sshd=$(secs "$(mono ssh.service ActiveEnterTimestampMonotonic)")" >/dev/console

@@ -179,20 +179,22 @@ export class QemuDriver implements Driver {
     // once, so a kdev killed now still finds and stops them.
     const virtiofs = virtiofsMounts(f.dir, spec.mounts);
     const daemon = virtiofs.length > 0 ? await this.virtiofsd() : undefined;
-    if (virtiofs.length > 0 && !daemon) {
-      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+    let helpers: Awaited<ReturnType<typeof startVirtiofsds>> = [];
+    try {
+      if (virtiofs.length > 0 && !daemon) {
+        throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
+      }
+      helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
+    } catch (err) {
+      await this.cleanUp();
+      throw err;
     }
-    const helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
     if (helpers.length > 0) {
       await updateMachineRecord(f.record, (r) => ({
         ...r,
         runtime: {
-          startedAt: new Date().toISOString(),
-          accel: accel.accel,
-          accelReason: accel.reason,
-          network: options.network,
-          forwards: spec.forwards,
-          processes: [...helpers, ...(gv ? [gv.record] : [])],
+          ...(r.runtime ?? { startedAt: new Date().toISOString(), forwards: [] }),
+          processes: [...(gv ? [gv.record] : []), ...helpers],
         },
       }));
     }
@@ -247,7 +249,7 @@ export class QemuDriver implements Driver {
         accelReason: accel.reason,
         network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record, ...helpers, ...(gv ? [gv.record] : [])],
+        processes: [proc.record, ...(gv ? [gv.record] : []), ...helpers],
       },
     }));
     const qmpAnswers = () =>

@@ -20,9 +20,8 @@ import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js'
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
-import { validateForwards } from '../network/forward.js';
-import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
-import { machineGvproxyPaths, requireGvproxy, startGvproxy } from '../network/gvproxy-process.js';
+import { removeStaleSockets } from '../network/gvproxy.js';
+import { machineGvproxyPaths, requireGvproxy } from '../network/gvproxy-process.js';
 import {
   adoptFromPidFile,
   HYPERVISOR_ROLE,
@@ -34,13 +33,16 @@ import {
   type ProcessRecord,
 } from '../process/processes.js';
 import { hostAccelProbes, resolveAccel, type AccelChoice, type AccelProbes } from './accel.js';
-import { buildQemuArgv, qemuBinaryName } from './argv.js';
+import { qemuBinaryName } from './argv.js';
 import { checkQemuTools } from './host-tools.js';
 import { machineUuid } from './machine-uuid.js';
 import { parseQemuOptions, QEMU_NETWORK_MODES, QEMU_OPTION_NAMES, startFailureHints } from './options.js';
+import { missingVirtiofsd, startQemuHelpers, virtiofsdProblems } from './helpers.js';
+import { machineQemuArgv } from './machine-argv.js';
 import { qmpExecute } from './qmp.js';
+import { addRuntimeForward, removeRuntimeForward, type RunningMachine } from './runtime-forwards.js';
 import { findVirtiofsd, type Virtiofsd } from './virtiofsd.js';
-import { startVirtiofsds, VIRTIOFSD_ROLE_PREFIX, virtiofsMounts } from './virtiofsd-process.js';
+import { virtiofsMounts } from './virtiofsd-process.js';
 
 export interface QemuDriverDeps extends DriverDeps {
   accelProbes?: AccelProbes;
@@ -111,14 +113,7 @@ export class QemuDriver implements Driver {
     const options = parseQemuOptions(spec.options);
     await checkQemuTools(this.qemuBinary(spec), spec.image.arch, this.platform, this.env);
     if (options.network === 'gvproxy') await requireGvproxy(this.env);
-    if (virtiofs.length > 0 && !(await this.virtiofsd())) {
-      throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)', {
-        hints: [
-          'Install it (Debian 13+/Ubuntu 24.04+: sudo apt-get install virtiofsd), or set KDEV_VIRTIOFSD',
-          'Or use 9p mounts: --mount-type 9p',
-        ],
-      });
-    }
+    if (virtiofs.length > 0 && !(await this.virtiofsd())) throw missingVirtiofsd();
     await checkSpecFiles(spec);
     const probes = this.deps.accelProbes ?? { ...hostAccelProbes, platform: this.platform, env: this.env };
     return resolveAccel(options.accel, spec.image.arch, probes);
@@ -152,76 +147,25 @@ export class QemuDriver implements Driver {
     await rotateLog(f.consoleLog);
     await rotateLog(f.hypervisorLog);
 
-    // gvproxy first: QEMU connects to its socket once, at start. Forwards are exposed before the
-    // guest boots (gvproxy dials the guest per connection), so a taken port fails the start now.
-    const gv =
-      options.network === 'gvproxy'
-        ? await startGvproxy({
-            binary: await requireGvproxy(this.env),
-            files: f,
-            peer: 'qemu',
-            logger: this.deps.logger,
-          })
-        : undefined;
-    if (gv) {
-      await updateMachineRecord(f.record, (r) => ({
-        ...r,
-        runtime: { startedAt: gv.record.startedAt, network: 'gvproxy', forwards: [], processes: [gv.record] },
-      }));
-      try {
-        await gv.forwarder.sync(spec.forwards);
-      } catch (err) {
-        await this.cleanUp();
-        throw err;
-      }
-    }
-    // qemu connects to every virtiofsd socket as it starts, so the helpers go first; recorded at
-    // once, so a kdev killed now still finds and stops them.
     const virtiofs = virtiofsMounts(f.dir, spec.mounts);
-    const daemon = virtiofs.length > 0 ? await this.virtiofsd() : undefined;
-    let helpers: Awaited<ReturnType<typeof startVirtiofsds>> = [];
-    try {
-      if (virtiofs.length > 0 && !daemon) {
-        throw new KdevError('MISSING_TOOL', 'virtiofsd is not installed (needed by virtiofs mounts)');
-      }
-      helpers = daemon ? await startVirtiofsds(f.dir, daemon, virtiofs, this.deps.logger) : [];
-    } catch (err) {
-      await this.cleanUp();
-      throw err;
-    }
-    if (helpers.length > 0) {
-      await updateMachineRecord(f.record, (r) => ({
-        ...r,
-        runtime: {
-          ...(r.runtime ?? { startedAt: new Date().toISOString(), forwards: [] }),
-          processes: [...(gv ? [gv.record] : []), ...helpers],
-        },
-      }));
-    }
-    const { binary, args } = buildQemuArgv({
-      name: spec.name,
-      arch: spec.image.arch,
-      accel: accel.accel,
-      cpus: spec.cpus,
-      memoryMiB: spec.memoryMiB,
-      kernel: spec.image.kernel,
-      initrd: spec.image.initrd,
-      cmdline: spec.image.cmdline,
-      disks: [
-        { id: 'data', path: f.dataDisk('qcow2'), format: 'qcow2', serial: 'kdev-data' },
-        { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },
-      ],
-      shares: spec.mounts
-        .filter((m) => m.type === '9p')
-        .map((m, i) => ({ id: `fs${i}`, hostPath: m.hostPath, tag: m.tag, readOnly: m.readOnly ?? false })),
+    const helpers = await startQemuHelpers({
+      files: f,
+      spec,
+      options,
       virtiofs,
-      forwards: spec.forwards,
-      qmpSocket: f.controlSocket,
-      pidFile: f.pidFile,
-      consoleLog: f.consoleLog,
-      binary: this.deps.qemuBinary,
+      virtiofsd: virtiofs.length > 0 ? await this.virtiofsd() : undefined,
+      env: this.env,
+      logger: this.deps.logger,
+      cleanUp: () => this.cleanUp(),
+    });
+    const { binary, args } = machineQemuArgv({
+      spec,
+      files: f,
+      accel: accel.accel,
+      virtiofs,
+      gvproxySocket: helpers.gvproxy?.paths.vmSocket,
       uuid: machineUuid(spec.name, createdAt),
-      ...(gv ? { gvproxy: { socket: gv.paths.vmSocket, mac: GVPROXY_GUEST_MAC } } : {}),
+      binary: this.deps.qemuBinary,
     });
     // Not -daemonize: that would send later stderr (KVM errors, say) to /dev/null.
     const proc = await spawnProcess(
@@ -237,7 +181,7 @@ export class QemuDriver implements Driver {
       },
       this.deps.logger,
     ).catch(async (err: unknown) => {
-      await stopProcesses(helpers, { logger: this.deps.logger, platform: this.platform });
+      await stopProcesses(helpers.records, { logger: this.deps.logger, platform: this.platform });
       throw err;
     });
     // Recorded before waiting, so a kdev killed now still finds (and can stop) this qemu.
@@ -249,7 +193,7 @@ export class QemuDriver implements Driver {
         accelReason: accel.reason,
         network: options.network,
         forwards: spec.forwards,
-        processes: [proc.record, ...(gv ? [gv.record] : []), ...helpers],
+        processes: [proc.record, ...helpers.records],
       },
     }));
     const qmpAnswers = () =>
@@ -259,7 +203,6 @@ export class QemuDriver implements Driver {
       );
     const outcome = await waitUntil(proc, qmpAnswers, this.deps.startTimeoutMs ?? 30_000);
     if (outcome === 'exited') {
-      if (gv) await stopProcesses([gv.record], { logger: this.deps.logger, platform: this.platform });
       const output = ((await readFileIfExists(f.hypervisorLog)) ?? '').trim();
       const detail = proc.exitStatus()?.error?.message ?? output.split('\n').slice(-5).join('\n');
       await this.cleanUp().catch(() => undefined);
@@ -363,67 +306,23 @@ export class QemuDriver implements Driver {
     }));
   }
 
-  /**
-   * Opens one more forward on 127.0.0.1 while the machine runs: through gvproxy's API on a
-   * gvproxy machine, else a slirp hostfwd added over QMP. Recorded so endpoints() lists it.
-   */
+  /** Opens one more forward on 127.0.0.1 while the machine runs (see runtime-forwards.ts). */
   async addForward(forward: Forward): Promise<Endpoint> {
-    const { record, network } = await this.runningRecord();
-    const current = record.runtime?.forwards ?? [];
-    validateForwards([...current, forward]);
-    if (network === 'gvproxy') {
-      await this.gvproxyApi().expose(forward.hostPort, forward.guestPort);
-    } else {
-      // Silent on success; an error is text (e.g. "Could not set up host forwarding rule").
-      await this.hmp(`hostfwd_add net0 tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`, /^$/);
-    }
-    await updateMachineRecord(this.files.record, (r) =>
-      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: [...current, forward] } } : r,
-    );
-    return { name: forward.name, host: '127.0.0.1', port: forward.hostPort, guestPort: forward.guestPort };
+    return addRuntimeForward(await this.runningMachine(), forward);
   }
 
   async removeForward(name: string): Promise<void> {
-    const { record, network } = await this.runningRecord();
-    const current = record.runtime?.forwards ?? [];
-    const forward = current.find((f) => f.name === name);
-    if (!forward) {
-      throw new KdevError('NOT_FOUND', `machine "${this.machineName}" has no forward named "${name}"`, {
-        hints: [`Its forwards: ${current.map((f) => f.name).join(', ') || 'none'}`],
-      });
-    }
-    if (network === 'gvproxy') await this.gvproxyApi().unexpose(forward.hostPort);
-    else await this.hmp(`hostfwd_remove net0 tcp:127.0.0.1:${forward.hostPort}`, /removed$/);
-    await updateMachineRecord(this.files.record, (r) =>
-      r.runtime ? { ...r, runtime: { ...r.runtime, forwards: current.filter((f) => f.name !== name) } } : r,
-    );
+    await removeRuntimeForward(await this.runningMachine(), name);
   }
 
-  private async runningRecord(): Promise<{ record: MachineRecord; network: string }> {
+  private async runningMachine(): Promise<RunningMachine> {
     const record = await requireMachineRecord(this.files, this.machineName);
     if (!(await this.liveHypervisor(record))) {
       throw new KdevError('VM_ERROR', `machine "${this.machineName}" is not running`, {
         hints: [`Start it: kdev start -p ${this.machineName}`],
       });
     }
-    return { record, network: record.runtime?.network ?? 'user' };
-  }
-
-  private gvproxyApi(): GvproxyForwarder {
-    return new GvproxyForwarder(machineGvproxyPaths(this.files, 'qemu').apiSocket);
-  }
-
-  /** A monitor command through QMP. HMP answers in text, success included: `ok` tells them apart. */
-  private async hmp(command: string, ok: RegExp): Promise<void> {
-    const out = await qmpExecute<string>(
-      this.files.controlSocket,
-      'human-monitor-command',
-      { 'command-line': command },
-      QMP_TIMEOUT_MS,
-    );
-    if (typeof out !== 'string' || !ok.test(out.trim())) {
-      throw new KdevError('VM_ERROR', `qemu refused "${command}": ${String(out).trim()}`);
-    }
+    return { name: this.machineName, files: this.files, record };
   }
 
   async runtimeInfo(): Promise<RuntimeInfo> {
@@ -434,22 +333,10 @@ export class QemuDriver implements Driver {
       hypervisorLog: this.files.hypervisorLog,
       accel: record?.runtime?.accel,
       pid: hv?.pid,
-      ...(hv ? { problems: await this.helperProblems(record) } : {}),
+      ...(hv
+        ? { problems: await virtiofsdProblems(await this.processes(record), record?.spec, this.platform) }
+        : {}),
     };
-  }
-
-  /** A virtiofs mount whose helper died cannot be reattached: the machine must be restarted. */
-  private async helperProblems(record?: MachineRecord): Promise<string[]> {
-    const out: string[] = [];
-    for (const p of await this.processes(record)) {
-      if (!p.role.startsWith(VIRTIOFSD_ROLE_PREFIX) || (await isRunning(p, this.platform))) continue;
-      const tag = p.role.slice(VIRTIOFSD_ROLE_PREFIX.length);
-      const mount = record?.spec.mounts.find((m) => m.tag === tag);
-      out.push(
-        `virtiofsd for ${mount?.hostPath ?? tag} is not running: stop and start the machine to bring the mount back`,
-      );
-    }
-    return out;
   }
 }
 

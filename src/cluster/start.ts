@@ -364,7 +364,9 @@ export function checkKubernetesRequest(
 function clusterSteps(): Step<StartContext>[] {
   const prepare: Step<StartContext> = {
     title: 'Prepare the Kubernetes bootstrap',
-    enabled: (ctx) => ctx.release !== undefined,
+    // `enabled` is decided before any step runs (steps.ts), so from the request alone; what only
+    // a run can tell (a warm cluster needs no init) is checked in run().
+    enabled: (ctx) => ctx.req.kubernetes,
     run: async (ctx) => {
       if (!ctx.release) return;
       const profile = ctx.profile!;
@@ -387,15 +389,16 @@ function clusterSteps(): Step<StartContext>[] {
   };
   const lifted = kubernetesSteps().map((step): Step<StartContext> => ({
     title: step.title,
-    enabled: (ctx) => ctx.k8s !== undefined && (!step.enabled || step.enabled(ctx.k8s)),
+    enabled: (ctx) => ctx.req.kubernetes,
     run: async (ctx, report) => {
-      if (!ctx.k8s || (step.enabled && !step.enabled(ctx.k8s))) return;
+      if (!ctx.k8s) return;
+      if (step.enabled && !step.enabled(ctx.k8s)) return 'not needed';
       return step.run(ctx.k8s, report);
     },
   }));
   const addons: Step<StartContext> = {
     title: 'Apply addons',
-    enabled: (ctx) => ctx.k8s !== undefined,
+    enabled: (ctx) => ctx.req.kubernetes,
     run: async (ctx, report) => {
       if (!ctx.k8s) return;
       // Loaded here: client-node and the catalog cost start-up time a --no-kubernetes start never needs.

@@ -5,6 +5,8 @@ import {
   type StartDeps,
   type StartRequest,
   type StepRunner,
+  startSteps,
+  type StartContext,
 } from '../../../src/cluster/start.js';
 import { loadProfile, lockProfile, saveProfile } from '../../../src/cluster/profiles.js';
 import { paths } from '../../../src/lib/paths.js';
@@ -270,5 +272,30 @@ describe('startMachine', () => {
     expect(driver.calls).toEqual(['validate', 'create', 'start']);
     expect(FakeDriver.machines.get('dev')!.spec.mounts[0]!.guestPath).toBe('/other');
     await fs.rm(host, { recursive: true });
+  });
+});
+
+describe('startSteps', () => {
+  // The progress runner decides every step's `enabled` before the first runs: a condition on what
+  // an earlier step sets (the release, the bootstrap context) would drop the whole bootstrap.
+  test('which steps run is decided by the request alone, before any step has run', () => {
+    const fresh = (kubernetes: boolean) =>
+      ({
+        req: { profile: 'p', kubernetes },
+        deps: {},
+        wasRunning: false,
+        resumed: false,
+        warnings: [],
+      }) as unknown as StartContext;
+    const titles = (kubernetes: boolean) =>
+      startSteps()
+        .filter((s) => !s.enabled || s.enabled(fresh(kubernetes)))
+        .map((s) => s.title);
+    const machineOnly = titles(false);
+    const withCluster = titles(true);
+    expect(withCluster.slice(0, machineOnly.length)).toEqual(machineOnly);
+    expect(withCluster).toContain('Prepare the Kubernetes bootstrap');
+    expect(withCluster).toContain('Apply addons');
+    expect(withCluster.length).toBeGreaterThan(machineOnly.length + 3);
   });
 });

@@ -402,12 +402,17 @@ function clusterSteps(): Step<StartContext>[] {
     run: async (ctx, report) => {
       if (!ctx.k8s) return;
       // Loaded here: client-node and the catalog cost start-up time a --no-kubernetes start never needs.
-      const [{ applyEnabledAddons, startAddonImages }, { syncAddonImages }, { kubeConfigFor }] =
-        await Promise.all([
-          import('./addons/addons.js'),
-          import('./addons/image-cache.js'),
-          import('./kubernetes/api-client.js'),
-        ]);
+      const [
+        { applyEnabledAddons, enabledAddonForwards, startAddonImages },
+        { syncAddonImages },
+        { kubeConfigFor },
+        { openAddonForwards },
+      ] = await Promise.all([
+        import('./addons/addons.js'),
+        import('./addons/image-cache.js'),
+        import('./kubernetes/api-client.js'),
+        import('./addons/forwards.js'),
+      ]);
       const opts = { requested: ctx.req.addons, firstStart: ctx.k8s.initialized === true };
       const cache = await syncAddonImages(
         ctx.k8s.ssh,
@@ -421,6 +426,8 @@ function clusterSteps(): Step<StartContext>[] {
         opts,
       );
       ctx.profile = profile;
+      const forwards = await openAddonForwards(profile, ctx.driver!, { requests: enabledAddonForwards });
+      for (const f of forwards) report(`${f.name}: 127.0.0.1:${f.port}`);
       const images = [
         cache.loaded.length > 0 ? `${cache.loaded.length} images from the cache` : '',
         cache.saved.length > 0 ? `${cache.saved.length} images cached` : '',

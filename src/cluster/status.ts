@@ -16,6 +16,8 @@ export interface StatusResult {
   Driver?: string;
   /** Helpers that should run beside the machine but do not (e.g. a killed virtiofsd). */
   Problems?: string[];
+  /** What the host reaches on 127.0.0.1 while the machine runs: SSH, the API server, addons. */
+  Forwards?: Array<{ name: string; hostPort: number; guestPort: number }>;
 }
 
 /** minikube's bitmask: 1 host not running, 2 cluster not running, 4 kubeconfig not configured. */
@@ -42,11 +44,16 @@ export async function machineStatus(name: string): Promise<StatusResult> {
   const driver = await loadDriver(profile.driver, name);
   const host = profile.phase === 'creating' ? 'Error' : await driver.state();
   const problems = host === 'Running' ? ((await driver.runtimeInfo()).problems ?? []) : [];
+  const forwards =
+    host === 'Running'
+      ? (await driver.endpoints()).map((e) => ({ name: e.name, hostPort: e.port, guestPort: e.guestPort }))
+      : [];
   const base = {
     Name: name,
     Host: host,
     Driver: profile.driver,
     ...(problems.length > 0 ? { Problems: problems } : {}),
+    ...(forwards.length > 0 ? { Forwards: forwards } : {}),
   };
   if (!profile.kubernetes)
     return { ...base, Kubelet: 'Disabled', APIServer: 'Disabled', Kubeconfig: 'Disabled' };

@@ -30,3 +30,12 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
 }
+
+/** Whether 127.0.0.1:port can be bound right now. */
+export async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const srv = net.createServer();
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}

@@ -208,9 +208,9 @@ describeNet('addons on a real cluster (network)', () => {
         } as KubernetesObject,
       ]);
       const status = JSON.parse((await kdev(['status', '-o', 'json'])).stdout) as {
-        forwards?: { name: string; hostPort: number }[];
+        Forwards?: { name: string; hostPort: number }[];
       };
-      const http = status.forwards?.find((f) => f.name === 'addon-ingress-http');
+      const http = status.Forwards?.find((f) => f.name === 'addon-ingress-http');
       expect(http).toBeDefined();
       const body = await eventually('the Ingress to answer', async () => {
         const res = await fetch(`http://127.0.0.1:${http!.hostPort}/ping`, {

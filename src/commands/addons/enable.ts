@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KdevCommand } from '../../cli/base-command.js';
-import { enableAddons } from '../../cluster/addons/addons.js';
+import { enableAddonsWithForwards } from '../../cluster/addons/forwards.js';
 import { profileKubeConfig } from '../../cluster/addons/kube-access.js';
 
 export default class AddonsEnable extends KdevCommand<typeof AddonsEnable> {
@@ -21,7 +21,7 @@ export default class AddonsEnable extends KdevCommand<typeof AddonsEnable> {
 
   async run(): Promise<void> {
     const names = [this.args.name, ...this.rest.filter((w) => w !== this.args.name)];
-    const result = await enableAddons(
+    const result = await enableAddonsWithForwards(
       this.flags.profile,
       names,
       () => profileKubeConfig(this.flags.profile),
@@ -31,6 +31,11 @@ export default class AddonsEnable extends KdevCommand<typeof AddonsEnable> {
         onProgress: (m) => this.log_.debug(m),
       },
     );
-    this.emit(result, (r) => r.enabled.map((n) => `✔ ${n} enabled`).join('\n'));
+    this.emit(result, (r) =>
+      [
+        ...r.enabled.map((n) => `✔ ${n} enabled`),
+        ...r.forwards.map((f) => `  ${f.name}: 127.0.0.1:${f.port}`),
+      ].join('\n'),
+    );
   }
 }

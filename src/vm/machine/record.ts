@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { lazySchema, readJsonFile, type Zod } from '../../lib/json-file.js';
-import type { Forward, MachineSpec, NetworkMode } from '../driver.js';
+import type { Endpoint, Forward, MachineSpec, NetworkMode } from '../driver.js';
 import { GUEST_SSH_PORT } from '../network/forward.js';
 import { MOUNT_TYPES } from '../names.js';
 import type { ProcessRecord } from '../process/processes.js';
@@ -152,4 +152,14 @@ export async function updateMachineRecord(
   const next = change(current);
   await writeMachineRecord(file, next);
   return next;
+}
+
+/** Where the host reaches a machine: this boot's forwards, else the created-with ones; all on 127.0.0.1. */
+export function recordEndpoints(record: MachineRecord): Endpoint[] {
+  return (record.runtime?.forwards ?? record.spec.forwards).map((f) => ({
+    name: f.name,
+    host: '127.0.0.1',
+    port: f.hostPort,
+    guestPort: f.guestPort,
+  }));
 }

@@ -241,3 +241,12 @@ async function terminate(r: ProcessRecord, opts: StopProcessesOptions): Promise<
     });
   }
 }
+
+/** The hypervisor among a machine's processes, while that very process still runs. */
+export async function liveHypervisor(
+  processes: readonly ProcessRecord[],
+  platform: NodeJS.Platform = process.platform,
+): Promise<ProcessRecord | undefined> {
+  const hv = processes.find((p) => p.role === HYPERVISOR_ROLE);
+  return hv && (await isRunning(hv, platform)) ? hv : undefined;
+}

@@ -18,7 +18,12 @@ import type {
 } from '../driver.js';
 import { machineFiles, rotateLog, type MachineFiles } from '../machine/files.js';
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
-import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
+import {
+  readMachineRecord,
+  recordEndpoints,
+  updateMachineRecord,
+  type MachineRecord,
+} from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import { removeStaleSockets } from '../network/gvproxy.js';
 import { machineGvproxyPaths, requireGvproxy } from '../network/gvproxy-process.js';
@@ -26,6 +31,7 @@ import {
   adoptFromPidFile,
   HYPERVISOR_ROLE,
   isRunning,
+  liveHypervisor,
   spawnProcess,
   stopProcesses,
   waitForExit,
@@ -235,8 +241,7 @@ export class QemuDriver implements Driver {
 
   /** The hypervisor's record while that very process still runs. */
   private async liveHypervisor(record?: MachineRecord): Promise<ProcessRecord | undefined> {
-    const hv = (await this.processes(record)).find((p) => p.role === HYPERVISOR_ROLE);
-    return hv && (await isRunning(hv, this.platform)) ? hv : undefined;
+    return liveHypervisor(await this.processes(record), this.platform);
   }
 
   async state(): Promise<MachineState> {
@@ -297,13 +302,7 @@ export class QemuDriver implements Driver {
   }
 
   async endpoints(): Promise<Endpoint[]> {
-    const r = await requireMachineRecord(this.files, this.machineName);
-    return (r.runtime?.forwards ?? r.spec.forwards).map((f) => ({
-      name: f.name,
-      host: '127.0.0.1',
-      port: f.hostPort,
-      guestPort: f.guestPort,
-    }));
+    return recordEndpoints(await requireMachineRecord(this.files, this.machineName));
   }
 
   /** Opens one more forward on 127.0.0.1 while the machine runs (see runtime-forwards.ts). */

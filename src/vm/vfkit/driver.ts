@@ -21,7 +21,12 @@ import type {
 import { requireArm64Image } from '../kernel-image.js';
 import { machineFiles, type MachineFiles } from '../machine/files.js';
 import { prepareMachine, requireMachineRecord } from '../machine/prepare.js';
-import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
+import {
+  readMachineRecord,
+  recordEndpoints,
+  updateMachineRecord,
+  type MachineRecord,
+} from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import { validateForwards } from '../network/forward.js';
 import { GVPROXY_GUEST_MAC, GvproxyForwarder, removeStaleSockets } from '../network/gvproxy.js';
@@ -29,6 +34,7 @@ import { machineGvproxyPaths, startGvproxy } from '../network/gvproxy-process.js
 import {
   HYPERVISOR_ROLE,
   isRunning,
+  liveHypervisor,
   spawnProcess,
   stopProcesses,
   waitForExit,
@@ -222,8 +228,7 @@ export class VfkitDriver implements Driver {
   }
 
   private async liveHypervisor(record?: MachineRecord): Promise<ProcessRecord | undefined> {
-    const hv = (await this.processes(record)).find((p) => p.role === HYPERVISOR_ROLE);
-    return hv && (await isRunning(hv, this.platform)) ? hv : undefined;
+    return liveHypervisor(await this.processes(record), this.platform);
   }
 
   async state(): Promise<MachineState> {
@@ -286,13 +291,7 @@ export class VfkitDriver implements Driver {
   }
 
   async endpoints(): Promise<Endpoint[]> {
-    const r = await requireMachineRecord(this.files, this.machineName);
-    return (r.runtime?.forwards ?? r.spec.forwards).map((f) => ({
-      name: f.name,
-      host: '127.0.0.1',
-      port: f.hostPort,
-      guestPort: f.guestPort,
-    }));
+    return recordEndpoints(await requireMachineRecord(this.files, this.machineName));
   }
 
   async addForward(forward: Forward): Promise<Endpoint> {

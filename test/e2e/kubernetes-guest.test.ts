@@ -141,7 +141,7 @@ describeVm('Kubernetes guest phases (real QEMU, stand-in Kubernetes binaries)', 
       'bridge',
     );
     expect(await guest('sudo', 'crictl', 'ps')).toContain('crictl stand-in ps');
-    expect(await guest('cat', '/var/lib/kdev/kubeadm.yaml')).toContain(
+    expect(await guest('sudo', 'cat', '/var/lib/kdev/kubeadm.yaml')).toContain(
       `kubernetesVersion: ${release.version}`,
     );
   });

@@ -30,10 +30,14 @@ async function check(ssh: SshClient, argv: string[], what: string, timeoutMs = 1
   return r.stdout;
 }
 
-/** Image names ctr reports from an import ("unpacking <name> (sha256:…)…done"). */
+/**
+ * Image names ctr reports from an import: "unpacking <name> (sha256:…)…done" from a local import
+ * (what we ask for), "<name>  saved" from one through containerd 2's transfer service.
+ */
 export function parseImported(output: string): string[] {
   const names = new Set<string>();
   for (const m of output.matchAll(/^unpacking (\S+) \(sha256:[0-9a-f]+\)/gm)) names.add(m[1]!);
+  for (const m of output.matchAll(/^(\S+:\S+)\s+saved\s*$/gm)) names.add(m[1]!);
   return [...names];
 }
 
@@ -53,7 +57,11 @@ export async function loadArchive(
   );
   try {
     report?.('importing into containerd (k8s.io)');
-    const out = await check(ssh, [...ctr, 'images', 'import', remote], `importing ${path.basename(archive)}`);
+    const out = await check(
+      ssh,
+      [...ctr, 'images', 'import', '--local', remote],
+      `importing ${path.basename(archive)}`,
+    );
     return parseImported(out);
   } finally {
     await ssh.exec(['sudo', 'rm', '-f', remote]).catch(() => undefined);

@@ -52,7 +52,10 @@ export async function enableAddonsWithForwards(
 ): Promise<EnableResult & { forwards: AddonEndpoint[] }> {
   const result = await enableAddons(...args);
   const profile = await requireProfile(result.profile);
+  // Most addons serve only the cluster: the machine is looked up only when one declares a forward.
+  const requests = await enabledAddonForwards(profile);
+  if (requests.length === 0) return { ...result, forwards: [] };
   const driver = await requireRunning(result.profile);
-  const forwards = await openAddonForwards(profile, driver, { requests: enabledAddonForwards });
+  const forwards = await openAddonForwards(profile, driver, { requests: async () => requests });
   return { ...result, forwards };
 }

@@ -4,30 +4,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { applyEnabledAddons, disableAddon, enableAddons } from '../../../src/cluster/addons/addons.js';
 import { profileKubeConfig } from '../../../src/cluster/addons/kube-access.js';
-import { loadProfile, saveProfile, type Profile } from '../../../src/cluster/profiles.js';
+import { loadProfile, saveProfile } from '../../../src/cluster/profiles.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { testProfile } from '../../helpers/profile.js';
 
 const home = useTempKdevHome();
 let api: FakeApiServer;
 let addonDir: string;
 
-const profile = (over: Partial<Profile> = {}): Profile => ({
-  name: 'dev',
-  driver: 'qemu',
-  cpus: 2,
-  memoryMiB: 2048,
-  diskMiB: 20480,
-  kubernetes: true,
-  kubernetesVersion: 'v1.36.4',
-  containerRuntime: 'containerd',
-  qemuAccel: 'auto',
-  mounts: [],
-  ports: { ssh: 40022, apiServer: 40443 },
-  phase: 'created',
-  createdAt: new Date().toISOString(),
-  ...over,
-});
+const profile = testProfile;
 
 const META = `name: widgets
 description: A user addon with a CRD

@@ -1,30 +1,16 @@
 // The addons commands as a user runs them (built CLI in a child process), against a local HTTPS API server.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { saveProfile, type Profile } from '../../../src/cluster/profiles.js';
+import { saveProfile } from '../../../src/cluster/profiles.js';
 import { runKdev } from '../../helpers/cli.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { testProfile } from '../../helpers/profile.js';
 
 const home = useTempKdevHome();
 let api: FakeApiServer;
 
-const profile = (over: Partial<Profile> = {}): Profile => ({
-  name: 'dev',
-  driver: 'qemu',
-  cpus: 2,
-  memoryMiB: 2048,
-  diskMiB: 20480,
-  kubernetes: true,
-  kubernetesVersion: 'v1.36.4',
-  containerRuntime: 'containerd',
-  qemuAccel: 'auto',
-  mounts: [],
-  ports: { ssh: 40022, apiServer: 40443 },
-  phase: 'created',
-  createdAt: new Date().toISOString(),
-  ...over,
-});
+const profile = testProfile;
 
 const kdev = (args: string[]) =>
   runKdev([...args, '-p', 'dev'], { KDEV_HOME: home.dir(), KUBECONFIG: path.join(home.dir(), 'kubeconfig') });

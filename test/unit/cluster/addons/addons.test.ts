@@ -8,28 +8,13 @@ import {
 } from '../../../../src/cluster/addons/addons.js';
 import { loadCatalog, resolveAddon } from '../../../../src/cluster/addons/catalog.js';
 import { parseAddonsFlag } from '../../../../src/cluster/addons/flags.js';
-import type { Profile } from '../../../../src/cluster/profiles.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
+import { testProfile } from '../../../helpers/profile.js';
 
 useTempKdevHome();
 
-const profile = (over: Partial<Profile> = {}): Profile => ({
-  name: 'dev',
-  driver: 'qemu',
-  cpus: 2,
-  memoryMiB: 2048,
-  diskMiB: 20480,
-  kubernetes: true,
-  kubernetesVersion: 'v1.36.4',
-  containerRuntime: 'containerd',
-  qemuAccel: 'auto',
-  mounts: [],
-  ports: { ssh: 40022, apiServer: 40443 },
-  phase: 'created',
-  createdAt: new Date().toISOString(),
-  ...over,
-});
+const profile = testProfile;
 
 describe('addon use cases without a cluster', () => {
   it('puts dependencies first, each once', async () => {

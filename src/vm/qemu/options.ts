@@ -1,6 +1,6 @@
 // The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
-// spec (the accelerator and the network back end), and the hints for a qemu that would not start
-// with them.
+// spec (the accelerator and the network back end), and the error (with a hint) of a qemu that
+// would not start with them.
 import { KdevError } from '../../lib/errors.js';
 import type { StartFailure } from '../machine/base-driver.js';
 import { isQemuAccel, NETWORK_MODES, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';

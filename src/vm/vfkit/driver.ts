@@ -14,10 +14,10 @@ import {
   type HypervisorControl,
   type StartFailure,
 } from '../machine/base-driver.js';
+import type { MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import { GVPROXY_GUEST_MAC } from '../network/gvproxy.js';
 import { machineGvproxyPaths, startMachineGvproxy } from '../network/gvproxy-process.js';
-import type { MachineRecord } from '../machine/record.js';
 import { buildVfkitArgv } from './argv.js';
 import { vfkitControl, vfkitUp } from './control.js';
 import { checkVfkitHost, hostProbes, requireMacos, type VfkitHostProbes } from './host-checks.js';

@@ -81,7 +81,7 @@ function checkVersion(addon: Addon, profile: Profile): void {
   const minor = /^v?(\d+\.\d+)/.exec(profile.kubernetesVersion)?.[1];
   if (
     minor &&
-    SUPPORTED_KUBERNETES_MINORS.includes(minor as never) &&
+    SUPPORTED_KUBERNETES_MINORS.includes(minor) &&
     !addon.meta.kubernetesVersions.includes(minor)
   ) {
     throw new KdevError('BAD_INPUT', `addon "${addon.meta.name}" does not support Kubernetes ${minor}`, {

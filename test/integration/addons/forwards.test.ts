@@ -1,7 +1,7 @@
 // An addon's host forward through the real CLI: `kdev addons enable registry` applies to a local
 // HTTPS API server, then opens addon-registry-registry on a real qemu (TCG, slirp hostfwd over QMP)
 // whose guest is a stub that halts at once, so no Kubernetes VM boots: the host side of a forward
-// needs no guest. `kdev status -o json` then lists the forward.
+// needs no guest. `kdev status -o json` then lists the forward; `kdev addons disable` closes it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -58,7 +58,7 @@ interface Status {
 
 describe('addon host forwards (real CLI, real qemu with a stub guest)', () => {
   maybe(
-    'enable opens addon-<name>-<forward> on 127.0.0.1, status lists it, a second enable reuses it',
+    'enable opens addon-<name>-<forward> on 127.0.0.1, status lists it, a second enable reuses it, disable closes it',
     async () => {
       const [ssh, apiServer] = (await freePorts(2)) as [number, number];
       const { kernel, initrd } = writeFakeGuest(path.join(home.dir(), 'img'));
@@ -109,6 +109,15 @@ describe('addon host forwards (real CLI, real qemu with a stub guest)', () => {
         expect((await driver.endpoints()).filter((e) => e.name === 'addon-registry-registry')).toHaveLength(
           1,
         );
+
+        // Disable deletes the objects and closes the forward; the machine's own forwards stay.
+        const d = await kdev(['addons', 'disable', 'registry']);
+        expect([d.exitCode, d.stdout]).toEqual([
+          0,
+          '✔ registry disabled\n  addon-registry-registry: closed\n',
+        ]);
+        expect(await listening(port)).toBe(false);
+        expect((await driver.endpoints()).map((e) => e.name)).toEqual(['ssh', 'apiserver']);
       } finally {
         await driver.remove();
       }

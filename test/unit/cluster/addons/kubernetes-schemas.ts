@@ -9,14 +9,18 @@
 //   fixed import paths, bumped dependencies and exported the schema files. It declares Node >= 22;
 //   its validators are plain ESM and run on Node 20 (these tests are the evidence).
 //
-// kubernetes-models 4.3.x/4.4.x are v1.27.1; no release was generated from 1.34, 1.35 or 1.37, and
-// no other npm package ships per-version Kubernetes schemas for offline use (kubernetes-types stops
-// at 1.30 and has no schemas; @monokle/validation downloads them at run time). So 1.34 and 1.35 are
-// checked against both neighbours (1.33 and 1.36) and 1.37 against 1.36 only: close, not exact.
+// kubernetes-models 4.3.x/4.4.x are v1.27.1 and no release was generated from 1.34, 1.35 or 1.37.
+// No other package in the npm list ships per-version Kubernetes schemas for offline use
+// (kubernetes-types stops at 1.30 and has types only; @monokle/validation downloads its schemas at
+// run time). So 1.34 and 1.35 are checked against both neighbours (1.33 and 1.36) and 1.37 against
+// 1.36 only: close, not exact.
 //
 // Each package merges older releases' specs so that removed API versions still have models: a
-// schema accepts an apiVersion that its release no longer serves. It also ignores unknown fields
-// (the shipped-addons test checks those against @kubernetes/client-node's models).
+// schema accepts an apiVersion that its release no longer serves. It also ignores unknown fields:
+// the shipped-addons test checks field names against @kubernetes/client-node's generated models,
+// which come from one release (1.4.0, kdev's runtime dependency, says "OpenAPI spec version:
+// v1.34.0" in every model file; 1.3.0 says v1.33.0; 2.0.x says release-1.36, a branch, not a
+// release, so it is not used as a 1.35 or 1.36 stand-in).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -69,4 +73,13 @@ export async function modelIn(pkg: SchemaPackage, apiVersion: string, kind: stri
   const model = mod[kind];
   if (typeof model !== 'function') throw new Error(`${pkg.module} has no ${apiVersion} ${kind}`);
   return model as Validatable;
+}
+
+/** The Kubernetes release @kubernetes/client-node's models were generated from (their file header). */
+export function clientNodeSpecVersion(): string {
+  const file = path.join(
+    process.cwd(),
+    'node_modules/@kubernetes/client-node/dist/gen/models/V1Deployment.js',
+  );
+  return /OpenAPI spec version: (\S+)/.exec(fs.readFileSync(file, 'utf8'))?.[1] ?? 'unknown';
 }

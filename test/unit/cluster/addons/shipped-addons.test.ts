@@ -11,6 +11,7 @@ import { MINOR_RELEASES } from '../../../../src/cluster/kubernetes/versions.js';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
 import {
   MAX_SCHEMA_DISTANCE,
+  clientNodeSpecVersion,
   SCHEMA_PACKAGES,
   installedVersion,
   modelIn,
@@ -147,7 +148,7 @@ describe('shipped addons', () => {
     },
   );
 
-  it('use no field the Kubernetes API does not define', async () => {
+  it(`use no field the Kubernetes API (${clientNodeSpecVersion()}, client-node's models) does not define`, async () => {
     let checked = 0;
     for (const a of await shipped()) {
       for (const o of renderAddon(a, 'kdev')) {

@@ -4,7 +4,6 @@ import { loadAddon, loadCatalog, resolveAddon } from '../../../../src/cluster/ad
 import { KubeConfig } from '@kubernetes/client-node';
 import { SUPPORTED_KUBERNETES_MINORS } from '../../../../src/cluster/addons/addon-schema.js';
 import { applyEnabledAddons, renderAddon } from '../../../../src/cluster/addons/addons.js';
-import { MINOR_RELEASES } from '../../../../src/cluster/kubernetes/versions.js';
 import { testProfile } from '../../../helpers/profile.js';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
 
@@ -191,9 +190,5 @@ describe("an addon's Kubernetes versions", () => {
       '1.30',
       SUPPORTED_KUBERNETES_MINORS.at(-1),
     ]);
-  });
-
-  it('the window is the bootstrap one (MINOR_RELEASES), not a second list', () => {
-    expect([...SUPPORTED_KUBERNETES_MINORS].sort()).toEqual(MINOR_RELEASES.map((r) => r.minor).sort());
   });
 });

@@ -1,12 +1,16 @@
 // The addon.yaml format, validated with zod at the edge (built-in and user addons alike).
 import type { z } from 'zod';
 import { lazySchema } from '../../lib/json-file.js';
+import { MINOR_RELEASES } from '../kubernetes/versions.js';
 
 /**
- * Kubernetes minors every shipped addon must cover: the window kdev bootstraps (newest four minors)
- * plus the one before it, so a profile created before a window move keeps its addons.
+ * The Kubernetes minors kdev can run, taken from the one list the bootstrap uses (MINOR_RELEASES),
+ * so the addons' window cannot drift from it. A profile whose minor leaves the window cannot start
+ * again, so no older minor is kept here. Every shipped addon declares exactly these (a unit test);
+ * addon.yaml itself checks only the format, so a user addon written for an older kdev still loads
+ * when the window moves: a minor kdev cannot run is simply never asked about.
  */
-export const SUPPORTED_KUBERNETES_MINORS = ['1.33', '1.34', '1.35', '1.36', '1.37'] as const;
+export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = MINOR_RELEASES.map((r) => r.minor);
 
 /** `repo[:tag]@sha256:<64 hex>`; the tag is required too, so a human can read what is pinned. */
 export const PINNED_IMAGE = /^[a-z0-9][a-z0-9.\-/_:]*:[\w][\w.-]{0,127}@sha256:[0-9a-f]{64}$/;

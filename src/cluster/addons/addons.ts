@@ -81,7 +81,7 @@ function checkVersion(addon: Addon, profile: Profile): void {
   const minor = /^v?(\d+\.\d+)/.exec(profile.kubernetesVersion)?.[1];
   if (
     minor &&
-    SUPPORTED_KUBERNETES_MINORS.includes(minor as never) &&
+    SUPPORTED_KUBERNETES_MINORS.includes(minor) &&
     !addon.meta.kubernetesVersions.includes(minor)
   ) {
     throw new KdevError('BAD_INPUT', `addon "${addon.meta.name}" does not support Kubernetes ${minor}`, {
@@ -171,7 +171,7 @@ export async function disableAddon(
   word: string,
   kc: () => KubeConfig,
   opts: AddonApplyOptions = {},
-): Promise<{ profile: string; disabled: string; wasEnabled: boolean }> {
+): Promise<{ profile: string; disabled: string; wasEnabled: boolean; forwardNames: string[] }> {
   const release = await lockProfile(profileName, 10_000);
   try {
     const profile = await requireProfile(profileName);
@@ -200,7 +200,12 @@ export async function disableAddon(
       profile: profile.name,
     });
     await saveProfile({ ...profile, addons: keys.filter((k) => k !== keyOf(addon)) });
-    return { profile: profileName, disabled: addon.meta.name, wasEnabled: keys.includes(keyOf(addon)) };
+    return {
+      profile: profileName,
+      disabled: addon.meta.name,
+      wasEnabled: keys.includes(keyOf(addon)),
+      forwardNames: forwardRequests(addon).map((f) => f.name),
+    };
   } finally {
     await release();
   }
@@ -285,12 +290,14 @@ export async function enabledAddonForwards(profile: Profile): Promise<AddonForwa
     await Promise.all(enabledKeys(profile).map((k) => addonForKey(k, catalog))),
     catalog,
   );
-  return addons.flatMap((a) =>
-    a.meta.forwards.map((f) => ({
-      addon: a.meta.name,
-      name: `addon-${a.meta.name}-${f.name}`,
-      guestPort: f.guestPort,
-      ...(f.hostPort ? { hostPort: f.hostPort } : {}),
-    })),
-  );
+  return addons.flatMap(forwardRequests);
+}
+
+function forwardRequests(a: Addon): AddonForwardRequest[] {
+  return a.meta.forwards.map((f) => ({
+    addon: a.meta.name,
+    name: `addon-${a.meta.name}-${f.name}`,
+    guestPort: f.guestPort,
+    ...(f.hostPort ? { hostPort: f.hostPort } : {}),
+  }));
 }

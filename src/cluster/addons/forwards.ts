@@ -3,9 +3,16 @@
 // opened at run time end with the machine, so every start opens them again.
 import { freePort, portFree } from '../../lib/net.js';
 import type { Driver, Endpoint } from '../../vm/driver.js';
+import { loadDriver } from '../../vm/registry.js';
 import { requireRunning } from '../access.js';
 import { requireProfile, type Profile } from '../profiles.js';
-import { enableAddons, enabledAddonForwards, type AddonForwardRequest, type EnableResult } from './addons.js';
+import {
+  disableAddon,
+  enableAddons,
+  enabledAddonForwards,
+  type AddonForwardRequest,
+  type EnableResult,
+} from './addons.js';
 
 export interface AddonEndpoint extends Endpoint {
   addon: string;
@@ -58,4 +65,31 @@ export async function enableAddonsWithForwards(
   const driver = await requireRunning(result.profile);
   const forwards = await openAddonForwards(profile, driver, { requests: async () => requests });
   return { ...result, forwards };
+}
+
+/**
+ * Closes the named forwards where they are open. A machine that does not run has none open (they
+ * end with it), and a driver that cannot remove forwards at run time keeps them until it stops.
+ */
+export async function closeAddonForwards(driver: Driver, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0 || !driver.removeForward || (await driver.state()) !== 'Running') return [];
+  const open = new Set((await driver.endpoints()).map((e) => e.name));
+  const closed: string[] = [];
+  for (const name of names) {
+    if (!open.has(name)) continue;
+    await driver.removeForward(name);
+    closed.push(name);
+  }
+  return closed;
+}
+
+/** `kdev addons disable`: deletes the addon's objects, then closes the host forwards it declared. */
+export async function disableAddonWithForwards(
+  ...args: Parameters<typeof disableAddon>
+): Promise<Omit<Awaited<ReturnType<typeof disableAddon>>, 'forwardNames'> & { closedForwards: string[] }> {
+  const { forwardNames, ...result } = await disableAddon(...args);
+  if (forwardNames.length === 0) return { ...result, closedForwards: [] };
+  const profile = await requireProfile(result.profile);
+  const driver = await loadDriver(profile.driver, profile.name);
+  return { ...result, closedForwards: await closeAddonForwards(driver, forwardNames) };
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KdevCommand } from '../../cli/base-command.js';
-import { disableAddon } from '../../cluster/addons/addons.js';
+import { disableAddonWithForwards } from '../../cluster/addons/forwards.js';
 import { profileKubeConfig } from '../../cluster/addons/kube-access.js';
 
 export default class AddonsDisable extends KdevCommand<typeof AddonsDisable> {
@@ -16,7 +16,7 @@ export default class AddonsDisable extends KdevCommand<typeof AddonsDisable> {
   };
 
   async run(): Promise<void> {
-    const result = await disableAddon(
+    const result = await disableAddonWithForwards(
       this.flags.profile,
       this.args.name,
       () => profileKubeConfig(this.flags.profile),
@@ -25,10 +25,11 @@ export default class AddonsDisable extends KdevCommand<typeof AddonsDisable> {
         onProgress: (m) => this.log_.debug(m),
       },
     );
-    this.emit(
-      result,
-      (r) =>
+    this.emit(result, (r) =>
+      [
         `✔ ${r.disabled} disabled${r.wasEnabled ? '' : ' (it was not enabled; its objects were removed anyway)'}`,
+        ...r.closedForwards.map((f) => `  ${f}: closed`),
+      ].join('\n'),
     );
   }
 }

@@ -173,7 +173,7 @@ describe('addons disable', () => {
     await enableAddons('dev', [addonDir], kc, fast);
     api.requests.length = 0;
     const result = await disableAddon('dev', addonDir, kc, fast);
-    expect(result).toEqual({ profile: 'dev', disabled: 'widgets', wasEnabled: true });
+    expect(result).toEqual({ profile: 'dev', disabled: 'widgets', wasEnabled: true, forwardNames: [] });
     expect(api.writes()).toEqual([WIDGET, DEPLOY, NS, CRD].map((w) => w.replace('PATCH', 'DELETE')));
     for (const r of api.requests.filter((x) => x.method === 'DELETE')) {
       expect(r.query).toEqual({ propagationPolicy: 'Background' });

@@ -1,7 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadAddon, loadCatalog, resolveAddon } from '../../../../src/cluster/addons/catalog.js';
-import { renderAddon } from '../../../../src/cluster/addons/addons.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { SUPPORTED_KUBERNETES_MINORS } from '../../../../src/cluster/addons/addon-schema.js';
+import { applyEnabledAddons, renderAddon } from '../../../../src/cluster/addons/addons.js';
+import { testProfile } from '../../../helpers/profile.js';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
 
 const home = useTempKdevHome();
@@ -158,5 +161,34 @@ describe('unknown names', () => {
     expect((err as { hints: string[] }).hints[0]).toBe('Did you mean: metrics-server?');
     const far = await resolveAddon('postgres', await loadCatalog()).catch((e: unknown) => e);
     expect((far as { hints: string[] }).hints[0]).toBe('List addons with: kdev addons list');
+  });
+});
+
+describe("an addon's Kubernetes versions", () => {
+  const withVersions = (versions: string) =>
+    META.replace("kubernetesVersions: ['1.36']", `kubernetesVersions: ${versions}`);
+
+  it('a minor the profile runs but the addon does not list is refused before anything is applied', async () => {
+    const dir = await writeAddon(path.join(home.dir(), 'only-136'), {
+      'addon.yaml': withVersions("['1.36']"),
+      'manifests/app.yaml': DEPLOYMENT,
+    });
+    const p = testProfile({ kubernetesVersion: 'v1.35.8', addons: [dir] });
+    // An empty KubeConfig: any request would fail differently.
+    await expect(applyEnabledAddons(p, new KubeConfig())).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: 'addon "hello" does not support Kubernetes 1.35',
+    });
+  });
+
+  it('minors outside the window kdev runs are accepted in addon.yaml (a user addon outlives a window move)', async () => {
+    const dir = await writeAddon(path.join(home.dir(), 'old'), {
+      'addon.yaml': withVersions(`['1.30', '${SUPPORTED_KUBERNETES_MINORS.at(-1)}']`),
+      'manifests/app.yaml': DEPLOYMENT,
+    });
+    expect((await loadAddon(dir, 'path')).meta.kubernetesVersions).toEqual([
+      '1.30',
+      SUPPORTED_KUBERNETES_MINORS.at(-1),
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { openAddonForwards } from '../../../../src/cluster/addons/forwards.js';
+import { closeAddonForwards, openAddonForwards } from '../../../../src/cluster/addons/forwards.js';
 import type { Profile } from '../../../../src/cluster/profiles.js';
 import type { Driver, Endpoint, Forward } from '../../../../src/vm/driver.js';
 
@@ -58,5 +58,32 @@ describe('openAddonForwards', () => {
   test('a driver that cannot add forwards at run time gets none', async () => {
     const { driver } = fakeDriver([], false);
     expect(await openAddonForwards(profile, driver, { requests })).toEqual([]);
+  });
+});
+
+describe('closeAddonForwards', () => {
+  function closable(state: string, open: string[]): { driver: Driver; removed: string[] } {
+    const removed: string[] = [];
+    const driver = {
+      state: async () => state,
+      endpoints: async () => open.map((name) => ({ name, host: '127.0.0.1', port: 1, guestPort: 1 })),
+      removeForward: async (name: string) => {
+        removed.push(name);
+      },
+    } as unknown as Driver;
+    return { driver, removed };
+  }
+
+  test('closes the named forwards that are open, and only those', async () => {
+    const { driver, removed } = closable('Running', ['ssh', 'addon-ingress-http', 'addon-ingress-https']);
+    const names = ['addon-ingress-http', 'addon-ingress-https', 'addon-ingress-extra'];
+    expect(await closeAddonForwards(driver, names)).toEqual(['addon-ingress-http', 'addon-ingress-https']);
+    expect(removed).toEqual(['addon-ingress-http', 'addon-ingress-https']);
+  });
+
+  test('a stopped machine has none open; nothing is asked of it', async () => {
+    const { driver, removed } = closable('Stopped', ['addon-ingress-http']);
+    expect(await closeAddonForwards(driver, ['addon-ingress-http'])).toEqual([]);
+    expect(removed).toEqual([]);
   });
 });

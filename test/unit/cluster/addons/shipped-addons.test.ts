@@ -1,12 +1,23 @@
 // Every addon kdev ships: valid addon.yaml, pinned images, manifests valid against the Kubernetes
-// OpenAPI schema (kubernetes-models, generated from upstream's OpenAPI document).
+// OpenAPI schema of each supported minor (kubernetes-models releases generated from upstream's
+// OpenAPI document; which minors have one of their own is in kubernetes-schemas.ts).
 import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { SUPPORTED_KUBERNETES_MINORS, PINNED_IMAGE } from '../../../../src/cluster/addons/addon-schema.js';
 import { renderAddon } from '../../../../src/cluster/addons/addons.js';
 import { addonImages, loadCatalog, type Addon } from '../../../../src/cluster/addons/catalog.js';
 import type { KubeObject } from '../../../../src/cluster/addons/manifest.js';
+import { MINOR_RELEASES } from '../../../../src/cluster/kubernetes/versions.js';
 import { useTempKdevHome } from '../../../helpers/temp-home.js';
+import {
+  MAX_SCHEMA_DISTANCE,
+  clientNodeSpecVersion,
+  SCHEMA_PACKAGES,
+  installedVersion,
+  modelIn,
+  schemaDistance,
+  schemasFor,
+} from './kubernetes-schemas.js';
 
 useTempKdevHome();
 
@@ -23,14 +34,6 @@ async function shipped(): Promise<Addon[]> {
   const { addons, problems } = await loadCatalog();
   expect(problems).toEqual([]);
   return addons.filter((a) => a.source === 'builtin');
-}
-
-/** kubernetes-models module path for an apiVersion: core is `v1`, groups are `<group>/<version>`. */
-async function modelFor(o: KubeObject): Promise<new (data: object) => { validate(): void }> {
-  const mod = (await import(`kubernetes-models/${o.apiVersion}`)) as Record<string, unknown>;
-  const model = mod[o.kind];
-  if (typeof model !== 'function') throw new Error(`kubernetes-models has no ${o.apiVersion} ${o.kind}`);
-  return model as new (data: object) => { validate(): void };
 }
 
 type AttributeMap = { baseName: string; type: string }[];
@@ -88,11 +91,11 @@ describe('shipped addons', () => {
     }
   });
 
-  it('support every Kubernetes minor kdev supports', async () => {
-    for (const a of await shipped()) {
-      for (const minor of SUPPORTED_KUBERNETES_MINORS)
-        expect([a.meta.name, a.meta.kubernetesVersions.includes(minor)]).toEqual([a.meta.name, true]);
-    }
+  it('declare exactly the Kubernetes minors kdev bootstraps (MINOR_RELEASES), none outside them', async () => {
+    const window = MINOR_RELEASES.map((r) => r.minor).sort();
+    expect([...SUPPORTED_KUBERNETES_MINORS].sort()).toEqual(window);
+    for (const a of await shipped())
+      expect([a.meta.name, [...a.meta.kubernetesVersions].sort()]).toEqual([a.meta.name, window]);
   });
 
   it('pin every image by tag and digest, and use only images their addon.yaml declares', async () => {
@@ -115,19 +118,37 @@ describe('shipped addons', () => {
     for (const a of addons) for (const d of a.meta.dependsOn) expect(names.has(d)).toBe(true);
   });
 
-  it('render manifests that validate against the Kubernetes OpenAPI schema', async () => {
-    let count = 0;
-    for (const a of await shipped()) {
-      for (const o of renderAddon(a, 'kdev')) {
-        const Model = await modelFor(o);
-        expect(() => new Model(o).validate()).not.toThrow();
-        count++;
-      }
-    }
-    expect(count).toBeGreaterThan(25);
+  it('have schema packages installed at the releases their minors were read from', () => {
+    for (const p of SCHEMA_PACKAGES)
+      expect([p.module, installedVersion(p.module)]).toEqual([p.module, p.version]);
   });
 
-  it('use no field the Kubernetes API does not define', async () => {
+  it(`have, for every supported minor, its own schema or one at most ${MAX_SCHEMA_DISTANCE} minors away`, () => {
+    for (const minor of SUPPORTED_KUBERNETES_MINORS)
+      expect([minor, schemaDistance(minor) <= MAX_SCHEMA_DISTANCE]).toEqual([minor, true]);
+  });
+
+  describe.each(SUPPORTED_KUBERNETES_MINORS.map((minor) => ({ minor, ...schemasFor(minor) })))(
+    'on Kubernetes $minor',
+    ({ minor, exact, packages }) => {
+      const against = packages.map((p) => `${p.minor} (${p.module}@${p.version})`).join(' and ');
+      it(`render manifests valid against the ${exact ? '' : 'nearest '}OpenAPI schema: ${against}${exact ? '' : `; none exists for ${minor}`}`, async () => {
+        let count = 0;
+        for (const a of await shipped()) {
+          for (const o of renderAddon(a, 'kdev')) {
+            for (const p of packages) {
+              const Model = await modelIn(p, o.apiVersion, o.kind);
+              expect(() => new Model(o).validate()).not.toThrow();
+            }
+            count++;
+          }
+        }
+        expect(count).toBeGreaterThan(25);
+      });
+    },
+  );
+
+  it(`use no field the Kubernetes API (${clientNodeSpecVersion()}, client-node's models) does not define`, async () => {
     let checked = 0;
     for (const a of await shipped()) {
       for (const o of renderAddon(a, 'kdev')) {
@@ -181,12 +202,15 @@ describe('shipped addons', () => {
     }
   });
 
-  it('the schema check fails on a wrong field (it is not vacuous)', async () => {
-    const a = (await shipped()).find((x) => x.meta.name === 'metrics-server')!;
-    const deployment = renderAddon(a, 'kdev').find((o) => o.kind === 'Deployment')!;
-    const broken = JSON.parse(JSON.stringify(deployment)) as KubeObject & { spec: { replicas: unknown } };
-    broken.spec.replicas = 'one';
-    const Model = await modelFor(broken);
-    expect(() => new Model(broken).validate()).toThrow(/replicas/);
-  });
+  it.each(SCHEMA_PACKAGES.map((p) => ({ ...p })))(
+    'the $minor schema check fails on a wrong field (it is not vacuous)',
+    async (p) => {
+      const a = (await shipped()).find((x) => x.meta.name === 'metrics-server')!;
+      const deployment = renderAddon(a, 'kdev').find((o) => o.kind === 'Deployment')!;
+      const broken = JSON.parse(JSON.stringify(deployment)) as KubeObject & { spec: { replicas: unknown } };
+      broken.spec.replicas = 'one';
+      const Model = await modelIn(p, broken.apiVersion, broken.kind);
+      expect(() => new Model(broken).validate()).toThrow(/replicas/);
+    },
+  );
 });

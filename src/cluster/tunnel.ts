@@ -211,10 +211,12 @@ export class Tunnel {
       deps.onEvent({ kind: 'forward-added', port, endpoint, adopted: true });
     }
     const taken = new Set<number>();
+    const opened: string[] = [];
     for (const port of plan.open) {
       try {
         const endpoint = await this.openForward(port, taken);
         taken.add(endpoint.port);
+        opened.push(refKey(port));
         this.forwards.set(port.forward, port);
         deps.onEvent({ kind: 'forward-added', port, endpoint, adopted: false });
       } catch (err) {
@@ -225,7 +227,9 @@ export class Tunnel {
       this.owned.add(refKey(ref));
       deps.onEvent({ kind: 'ingress-adopted', service: ref });
     }
-    for (const ref of plan.setIngress) {
+    // The address is announced only where it leads somewhere: at least one port forwarded.
+    const reached = new Set([...plan.keep.map((k) => refKey(k.port)), ...opened]);
+    for (const ref of plan.setIngress.filter((r) => reached.has(refKey(r)))) {
       try {
         await deps.setIngress(ref);
         this.owned.add(refKey(ref));

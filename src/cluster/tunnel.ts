@@ -353,8 +353,9 @@ export async function lockTunnel(profile: string): Promise<Release> {
     return await acquireLock(file, { timeoutMs: 0, what: `the tunnel of profile "${profile}"` });
   } catch (err) {
     if (!(err instanceof KdevError) || err.code !== 'LOCKED') throw err;
+    const pid = /held by pid (\d+)/.exec(err.message)?.[1];
     throw new KdevError('LOCKED', `a tunnel already runs for profile "${profile}"`, {
-      hints: [`${err.message.replace(/^.* is busy /, 'It is ')}; stop it with Ctrl-C in its terminal`],
+      hints: [`Stop it with Ctrl-C in its terminal${pid ? ` (or: kill ${pid})` : ''}, or use that one`],
       cause: err,
     });
   }

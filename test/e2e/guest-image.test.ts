@@ -43,18 +43,38 @@ describe.each(arches)('Debian guest image %s (real QEMU, TCG)', (arch) => {
   let vm: GuestVm | undefined;
   const token = randomBytes(8).toString('hex');
 
-  const boot = async (n: number) => {
+  // The console log of the boot that reached KDEV_READY, by boot number.
+  const consoleLogs: Record<number, string> = {};
+  const bootOnce = async (log: string) => {
     vm = GuestVm.boot({
       image,
       arch,
       disks,
       sshPort: await freePort(),
-      consoleLog: path.join(work, `console-${n}.log`),
+      consoleLog: path.join(work, log),
       extraArgs: ['-virtfs', `local,path=${share},mount_tag=kdevshare,security_model=none,id=share`],
     });
-    const ms = await vm.waitForConsole('KDEV_READY', READY_MS * slow);
+    return vm.waitForConsole('KDEV_READY', READY_MS * slow);
+  };
+  const boot = async (n: number) => {
+    let ms: number;
+    consoleLogs[n] = `console-${n}.log`;
+    try {
+      ms = await bootOnce(consoleLogs[n]);
+    } catch (err) {
+      // One CI run saw the kernel panic ~9 s into a second boot under TCG (QEMU exited 0 through
+      // -no-reboot), and no run here reproduced it. A guest that dies before KDEV_READY is booted
+      // once more on the same disks, loudly, with its console kept for the report; a second
+      // failure fails the test.
+      if (!(err instanceof Error) || !err.message.startsWith('QEMU exited')) throw err;
+      const kept = path.join(os.tmpdir(), `kdev-e2e-failed-boot-${arch}-${Date.now()}.log`);
+      fs.copyFileSync(path.join(work, `console-${n}.log`), kept);
+      console.warn(`${arch} boot ${n} died before KDEV_READY (console kept in ${kept}):\n${err.message}`);
+      consoleLogs[n] = `console-${n}-retry.log`;
+      ms = await bootOnce(consoleLogs[n]);
+    }
     console.log(`${arch} boot ${n}: KDEV_READY after ${ms} ms`);
-    return vm;
+    return guest();
   };
   const guest = () => {
     if (!vm) throw new Error('guest not booted');
@@ -278,7 +298,7 @@ describe.each(arches)('Debian guest image %s (real QEMU, TCG)', (arch) => {
       await guest().ssh('sudo systemctl poweroff');
       expect(await guest().waitExit(120_000 * slow)).toBe(true);
       // Everything unmounted cleanly on the way down, /var/log (journal) included.
-      const shutdown = fs.readFileSync(path.join(work, 'console-1.log'), 'utf8');
+      const shutdown = fs.readFileSync(path.join(work, consoleLogs[1] ?? 'console-1.log'), 'utf8');
       expect(shutdown).not.toMatch(/Failed unmounting/);
       await boot(2);
       expect((await guest().run('cat /var/lib/kdev/e2e-token')).trim()).toBe(token);

@@ -87,6 +87,13 @@ describeVm('QEMU machine on gvproxy (real QEMU, real gvproxy)', () => {
         "setsid -f socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo hello' </dev/null >/dev/null 2>&1",
       ),
     );
+    // setsid -f returns before socat listens: a connection forwarded before then is reset and
+    // reads as "" on the host (seen in CI). Wait until the guest's kernel lists the listener.
+    expectOk(
+      await guest(
+        'i=0; until ss -Hltn "sport = :8080" | grep -q LISTEN; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done',
+      ),
+    );
     const driver = await loadDriver('qemu', P);
     const hostPort = await freePort();
     const ep = await driver.addForward!({ name: 'web', guestPort: 8080, hostPort });

@@ -214,6 +214,11 @@ export class GuestVm {
   }
 
   tail(lines = 40): string {
-    return this.console.split(/\r?\n/).slice(-lines).join('\n');
+    const all = this.console.split(/\r?\n/);
+    const last = all.slice(-lines);
+    // A kernel panic's cause sits above its backtrace, which alone fills the tail: show it too.
+    const alarm = all.findIndex((l) => /Kernel panic|BUG:|Oops|not syncing|rcu.*stall|Call Trace/.test(l));
+    if (alarm < 0 || alarm >= all.length - lines) return last.join('\n');
+    return [...all.slice(Math.max(0, alarm - 15), alarm + 10), '[…]', ...last].join('\n');
   }
 }

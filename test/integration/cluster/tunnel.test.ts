@@ -4,20 +4,27 @@
 // 127.0.0.1 to a local server playing the node port: a real qemu/gvproxy forward carries bytes only
 // into a booted guest, which integration tests do not have (the qemu half below checks the host
 // side of a real hostfwd instead).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import {
   lockTunnel,
   kubernetesTunnelDeps,
   runTunnel,
+  Tunnel,
   TUNNEL_INGRESS,
   type TunnelEvent,
 } from '../../../src/cluster/tunnel.js';
 import { apiConnectionFor } from '../../../src/cluster/kubernetes/profile-access.js';
 import { apiServerNames, ensureProfileCerts } from '../../../src/cluster/pki/profile-certs.js';
 import { freePorts } from '../../../src/lib/net.js';
-import type { Endpoint, Forward } from '../../../src/vm/driver.js';
+import type { Endpoint, Forward, MachineSpec } from '../../../src/vm/driver.js';
+import { QemuDriver } from '../../../src/vm/qemu/driver.js';
+import { writeFakeGuest } from '../vm/fake-guest.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { recordedServices, startServicesApiServer, type ServicesApiServer } from './services-apiserver.js';
 
@@ -269,5 +276,75 @@ describe('lockTunnel', () => {
     await (
       await lockTunnel('dev')
     )();
+  });
+});
+
+const haveQemu = (() => {
+  try {
+    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    execFileSync('qemu-img', ['--version'], { stdio: 'ignore' });
+    return process.arch === 'x64';
+  } catch {
+    return false;
+  }
+})();
+if (!haveQemu)
+  console.warn('skipping the tunnel on a real qemu machine: qemu-system-x86_64 or qemu-img missing');
+
+describe('tunnel forwards on a real qemu machine (slirp hostfwd; a fake guest, so the host side only)', () => {
+  const maybe = haveQemu ? it : it.skip;
+
+  maybe('opens lb-<node port> on 127.0.0.1 at the Service port, records it, removes it on exit', async () => {
+    const certs = await ensureProfileCerts('dev', names);
+    const [ssh, apiServer, webPort] = (await freePorts(3)) as [number, number, number];
+    const services = recordedServices();
+    const web = services.find((s) => (s.metadata as { name: string }).name === 'web')!;
+    (web.spec as { ports: { port: number }[] }).ports[0]!.port = webPort;
+    const api = await startServicesApiServer({
+      certPem: certs.apiServer.certPem,
+      keyPem: certs.apiServer.keyPem,
+      clientCaPem: certs.ca.certPem,
+      services,
+    });
+    const img = fs.mkdtempSync(path.join(os.tmpdir(), 'kdev-tunnel-img-'));
+    const { kernel, initrd } = writeFakeGuest(img);
+    const spec: MachineSpec = {
+      name: 'tun',
+      cpus: 1,
+      memoryMiB: 512,
+      diskMiB: 1024,
+      image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' },
+      mounts: [],
+      forwards: [
+        { name: 'ssh', guestPort: 22, hostPort: ssh },
+        { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
+      ],
+      options: { accel: 'tcg', network: 'user' },
+    };
+    const driver = new QemuDriver('tun', {});
+    try {
+      await driver.create(spec);
+      await driver.start(spec);
+      const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', api.port));
+      const events: TunnelEvent[] = [];
+      const tunnel = new Tunnel({ driver, ...cluster, onEvent: (e) => events.push(e) });
+      await tunnel.tick();
+      expect(events.filter((e) => e.kind === 'problem')).toEqual([]);
+      expect(await driver.endpoints()).toContainEqual({
+        name: 'lb-31080',
+        host: '127.0.0.1',
+        port: webPort,
+        guestPort: 31080,
+      });
+      expect(await refused(webPort)).toBe(false);
+      await tunnel.close();
+      expect((await driver.endpoints()).map((e) => e.name)).toEqual(['ssh', 'apiserver']);
+      expect(await refused(webPort)).toBe(true);
+      expect(api.services.get('default/web')!.status).toEqual({ loadBalancer: {} });
+    } finally {
+      await driver.remove();
+      await api.close();
+      fs.rmSync(img, { recursive: true, force: true });
+    }
   });
 });

@@ -15,6 +15,7 @@ import { paths } from '../lib/paths.js';
 import { validateProfileName } from '../lib/profile-name.js';
 import type { Driver, Endpoint } from '../vm/driver.js';
 import { requireRunning } from './access.js';
+import { requireProfile } from './profiles.js';
 import { coreApi } from './kubernetes/api-client.js';
 import { apiConnectionFor, apiServerPort } from './kubernetes/profile-access.js';
 
@@ -246,7 +247,12 @@ export class Tunnel {
         problems.push(`cannot clear the ingress of ${refKey(ref)}: ${message(err)}`);
       }
     }
-    log(`${plan.keep.length + plan.open.length} forwards wanted, ${this.owned.size} ingresses held`);
+    const changes = plan.open.length + plan.close.length + plan.setIngress.length + plan.clearIngress.length;
+    if (changes > 0) {
+      log(
+        `${plan.keep.length + plan.open.length} forwards wanted, ${this.forwards.size} open, ${this.owned.size} ingresses held`,
+      );
+    }
   }
 
   /** The Service's own port when 127.0.0.1 has it free (http://127.0.0.1:<port>), else any free one. */
@@ -415,6 +421,7 @@ export async function profileTunnel(
     logger?: Logger;
   },
 ): Promise<void> {
+  await requireProfile(profile);
   const release = await lockTunnel(profile);
   try {
     const driver = await requireRunning(profile, opts.logger);

@@ -26,6 +26,8 @@ export default class Tunnel extends KdevCommand<typeof Tunnel> {
             `Tunnel for profile "${profile}" (LoadBalancer Services checked every ${TUNNEL_POLL_MS / 1000} s); Ctrl-C to stop\n`,
           ),
         onEvent: (e) => {
+          // -o json: one JSON object per event and line, for scripts that follow the tunnel.
+          if (this.jsonOutput) return void process.stdout.write(`${JSON.stringify(e)}\n`);
           const line = describeTunnelEvent(e);
           // Forward lines are the output; ingress changes are details for --verbose.
           if (e.kind.startsWith('forward')) process.stdout.write(`${line}\n`);

@@ -17,7 +17,7 @@ import type { Driver, Endpoint } from '../vm/driver.js';
 import { requireRunning } from './access.js';
 import { requireProfile } from './profiles.js';
 import { coreApi } from './kubernetes/api-client.js';
-import { apiConnectionFor, apiServerPort } from './kubernetes/profile-access.js';
+import { apiConnectionFor, apiServerPort, requireKubernetes } from './kubernetes/profile-access.js';
 
 /** How often the tunnel looks at the Services (ms). */
 export const TUNNEL_POLL_MS = 2000;
@@ -421,7 +421,7 @@ export async function profileTunnel(
     logger?: Logger;
   },
 ): Promise<void> {
-  await requireProfile(profile);
+  requireKubernetes(await requireProfile(profile));
   const release = await lockTunnel(profile);
   try {
     const driver = await requireRunning(profile, opts.logger);

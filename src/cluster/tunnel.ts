@@ -28,9 +28,10 @@ export const tunnelForwardName = (nodePort: number) => `${FORWARD_PREFIX}${nodeP
 const isTunnelForward = (name: string) => /^lb-\d+$/.test(name);
 
 /**
- * The ingress the tunnel writes. ipMode Proxy (Kubernetes ≥ 1.30) says traffic for the address
- * arrives through a proxy, so kube-proxy does not take 127.0.0.1 over inside the node. The exact
- * value is also the tunnel's mark: only a Service carrying it is cleared on exit.
+ * The ingress the tunnel writes. ipMode Proxy (GA in Kubernetes 1.32) says traffic reaches the node
+ * at its node port, which is exactly what the forward does, so kube-proxy installs no shortcut for
+ * 127.0.0.1 inside the node. The exact value is also the tunnel's mark: only a Service carrying it
+ * is taken over from a killed tunnel or cleared on exit.
  */
 export const TUNNEL_INGRESS: V1LoadBalancerIngress[] = [{ ip: '127.0.0.1', ipMode: 'Proxy' }];
 
@@ -185,6 +186,7 @@ export class Tunnel {
       await this.apply(planTunnel(services, endpoints, this.owned), problems);
     } catch (err) {
       problems.push(message(err));
+      this.deps.logger?.debug(`tunnel: tick failed: ${(err as Error).message}`);
     }
     // A lasting problem (API server down, machine stopped) is said once, not every tick.
     const now = new Set(problems);

@@ -1,6 +1,6 @@
 // A local HTTPS server standing in for kube-apiserver's Services: it presents the profile's API
 // server certificate, requires a client certificate signed by kdevCA, lists the Services of a
-// recorded ServiceList (./fixtures/services.json) and applies PATCHes of the status subresource as
+// ServiceList written in the shape kube-apiserver sends (./fixtures/services.json) and applies PATCHes of the status subresource as
 // the real one does: merge patch (RFC 7386) and JSON patch (RFC 6902, a failed test is 422).
 import fs from 'node:fs';
 import https from 'node:https';

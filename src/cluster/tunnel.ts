@@ -5,7 +5,12 @@
 // unlike a watch, needs no resync or reconnect logic when the API server or the machine restarts.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  ObservableMiddleware,
+  V1LoadBalancerIngress,
+  V1Service,
+} from '@kubernetes/client-node';
 import { KdevError } from '../lib/errors.js';
 import { ensurePrivateDir } from '../lib/fs-atomic.js';
 import { acquireLock, type Release } from '../lib/lock.js';
@@ -371,24 +376,54 @@ export async function lockTunnel(profile: string): Promise<Release> {
 
 const JSON_PATCH = 'application/json-patch+json';
 const MERGE_PATCH = 'application/merge-patch+json';
+/** An API request that hangs (a stopped guest) must not hold up a tick, nor the cleanup after Ctrl-C. */
+export const TUNNEL_REQUEST_TIMEOUT_MS = 10_000;
+
+/** client-node request options: a deadline for each request, and the PATCH content type. */
+function requestOptions(
+  k8s: typeof import('@kubernetes/client-node'),
+  timeoutMs: number,
+  contentType?: string,
+): ConfigurationOptions {
+  const deadline: ObservableMiddleware = {
+    pre: (ctx) => {
+      ctx.setSignal(AbortSignal.timeout(timeoutMs));
+      if (contentType) ctx.setHeaderParam('Content-Type', contentType);
+      return new k8s.Observable(Promise.resolve(ctx));
+    },
+    post: (res) => new k8s.Observable(Promise.resolve(res)),
+  };
+  return { middleware: [deadline], middlewareMergeStrategy: 'append' };
+}
 
 /** The cluster side of the tunnel through @kubernetes/client-node: list, and patch the status subresource. */
 export async function kubernetesTunnelDeps(
   conn: Parameters<typeof coreApi>[0],
+  timeoutMs = TUNNEL_REQUEST_TIMEOUT_MS,
 ): Promise<Pick<TunnelDeps, 'listServices' | 'setIngress' | 'clearIngress'>> {
   const core = await coreApi(conn);
-  const { setHeaderOptions } = await import('@kubernetes/client-node');
+  const k8s = await import('@kubernetes/client-node');
+  const options = (contentType?: string) => requestOptions(k8s, timeoutMs, contentType);
   const statusCode = (err: unknown) => (err as { code?: number }).code;
+  const bounded = <T>(request: Promise<T>): Promise<T> =>
+    request.catch((err: unknown) => {
+      if ((err as Error).name !== 'AbortError') throw err;
+      throw new KdevError('TIMEOUT', `no answer from the API server within ${timeoutMs / 1000} s`, {
+        cause: err,
+      });
+    });
   return {
-    listServices: async () => (await core.listServiceForAllNamespaces()).items,
+    listServices: async () => (await bounded(core.listServiceForAllNamespaces({}, options()))).items,
     setIngress: async (ref) => {
-      await core.patchNamespacedServiceStatus(
-        {
-          ...ref,
-          body: { status: { loadBalancer: { ingress: TUNNEL_INGRESS } } },
-          fieldManager: 'kdev-tunnel',
-        },
-        setHeaderOptions('Content-Type', MERGE_PATCH),
+      await bounded(
+        core.patchNamespacedServiceStatus(
+          {
+            ...ref,
+            body: { status: { loadBalancer: { ingress: TUNNEL_INGRESS } } },
+            fieldManager: 'kdev-tunnel',
+          },
+          options(MERGE_PATCH),
+        ),
       );
     },
     clearIngress: async (ref) => {
@@ -398,9 +433,11 @@ export async function kubernetesTunnelDeps(
         { op: 'remove', path: '/status/loadBalancer/ingress' },
       ];
       try {
-        await core.patchNamespacedServiceStatus(
-          { ...ref, body, fieldManager: 'kdev-tunnel' },
-          setHeaderOptions('Content-Type', JSON_PATCH),
+        await bounded(
+          core.patchNamespacedServiceStatus(
+            { ...ref, body, fieldManager: 'kdev-tunnel' },
+            options(JSON_PATCH),
+          ),
         );
         return true;
       } catch (err) {

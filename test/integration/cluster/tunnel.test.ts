@@ -257,6 +257,26 @@ describe('kdev tunnel against an API server and real forwards', () => {
   });
 });
 
+describe('kubernetesTunnelDeps against an API server that never answers', () => {
+  it('fails each request at its deadline, so neither a tick nor the cleanup after Ctrl-C hangs', async () => {
+    await ensureProfileCerts('dev', names);
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', port), 300);
+      await expect(cluster.listServices()).rejects.toThrow('no answer from the API server within 0.3 s');
+      await expect(cluster.clearIngress({ namespace: 'default', name: 'web' })).rejects.toThrow(
+        'no answer from the API server within 0.3 s',
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
 describe('lockTunnel', () => {
   it('refuses a second tunnel on the same profile with one line, and allows one after the first ends', async () => {
     const release = await lockTunnel('dev');

@@ -2,14 +2,15 @@
 import type { MachineState } from '../vm/driver.js';
 import { loadDriver } from '../vm/registry.js';
 import { clusterStatus } from './kubernetes/cluster-status.js';
-import { loadProfile } from './profiles.js';
+import { listProfiles, loadProfile, type Profile } from './profiles.js';
 
+/** Invalid: the profile itself cannot be read (a folder name that is no profile name, a damaged config). */
 export type ComponentState =
-  'Running' | 'Stopped' | 'Nonexistent' | 'Error' | 'Configured' | 'Misconfigured' | 'Disabled';
+  'Running' | 'Stopped' | 'Nonexistent' | 'Error' | 'Configured' | 'Misconfigured' | 'Disabled' | 'Invalid';
 
 export interface StatusResult {
   Name: string;
-  Host: MachineState;
+  Host: MachineState | 'Invalid';
   Kubelet: ComponentState;
   APIServer: ComponentState;
   Kubeconfig: ComponentState;
@@ -20,8 +21,13 @@ export interface StatusResult {
   Forwards?: Array<{ name: string; hostPort: number; guestPort: number }>;
 }
 
-/** minikube's bitmask: 1 host not running, 2 cluster not running, 4 kubeconfig not configured. */
+/**
+ * minikube's bitmask: 1 host not running, 2 cluster not running, 4 kubeconfig not configured. An
+ * Invalid profile (shown by `status --all` beside the others) adds nothing: the code is the
+ * bitmask of the profiles that can be read, so one stray folder does not mask their state.
+ */
 export function statusExitCode(s: StatusResult): number {
+  if (s.Host === 'Invalid') return 0;
   const bad = (v: ComponentState) => v !== 'Running' && v !== 'Configured' && v !== 'Disabled';
   let code = 0;
   if (s.Host !== 'Running' || (s.Problems?.length ?? 0) > 0) code |= 1;
@@ -30,8 +36,30 @@ export function statusExitCode(s: StatusResult): number {
   return code;
 }
 
-export async function machineStatus(name: string): Promise<StatusResult> {
-  const profile = await loadProfile(name);
+/** Every profile in the store; one that cannot be read is listed as Invalid, with why. */
+export async function allStatuses(): Promise<StatusResult[]> {
+  const entries = await listProfiles();
+  return Promise.all(
+    entries.map(({ name, profile, problem }) =>
+      profile ? machineStatus(name, profile) : Promise.resolve(invalidStatus(name, problem)),
+    ),
+  );
+}
+
+function invalidStatus(name: string, problem = 'unreadable profile'): StatusResult {
+  const invalid = 'Invalid' as const;
+  return {
+    Name: name,
+    Host: invalid,
+    Kubelet: invalid,
+    APIServer: invalid,
+    Kubeconfig: invalid,
+    Problems: [problem],
+  };
+}
+
+export async function machineStatus(name: string, loaded?: Profile): Promise<StatusResult> {
+  const profile = loaded ?? (await loadProfile(name));
   if (!profile) {
     return {
       Name: name,

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KdevCommand } from '../cli/base-command.js';
-import { machineStatus, statusExitCode, type StatusResult } from '../cluster/status.js';
-import { listProfiles } from '../cluster/profiles.js';
+import { allStatuses, machineStatus, statusExitCode, type StatusResult } from '../cluster/status.js';
 
 const render = (s: StatusResult) =>
   [
@@ -15,12 +14,11 @@ const render = (s: StatusResult) =>
 
 export default class Status extends KdevCommand<typeof Status> {
   static override description =
-    "Show the machine's and cluster's state (exit code: 1 host, 2 cluster, 4 kubeconfig not OK)";
+    "Show the machine's and cluster's state (exit code: 1 host, 2 cluster, 4 kubeconfig not OK; --all: ORed over the readable profiles, an Invalid one is listed but adds nothing)";
   static override flags = { all: Flags.boolean({ description: 'Every profile' }) };
 
   async run(): Promise<void> {
-    const names = this.flags.all ? (await listProfiles()).map((p) => p.name) : [this.flags.profile];
-    const statuses = await Promise.all(names.map((n) => machineStatus(n)));
+    const statuses = this.flags.all ? await allStatuses() : [await machineStatus(this.flags.profile)];
     if (this.flags.all) this.emit(statuses, (list) => list.map(render).join('\n\n') || 'No profiles');
     else this.emit(statuses[0]!, render);
     process.exitCode = statuses.reduce((code, s) => code | statusExitCode(s), 0);

@@ -4,7 +4,9 @@
 import { which } from '../../lib/exec.js';
 import { KdevError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import type { Forward } from '../driver.js';
 import type { MachineFiles } from '../machine/files.js';
+import { updateMachineRecord } from '../machine/record.js';
 import { spawnProcess, stopProcesses, waitUntil, type ProcessRecord } from '../process/processes.js';
 import {
   buildGvproxyArgv,
@@ -73,4 +75,31 @@ export async function startGvproxy(opts: {
     throw await gvproxyStartError(paths, outcome);
   }
   return { record: proc.record, paths, forwarder: new GvproxyForwarder(paths.apiSocket) };
+}
+
+/**
+ * A machine's gvproxy for one boot: started, recorded as the boot's first process (so a kdev
+ * killed next still stops it), then exposing the forwards before the guest boots (gvproxy dials
+ * the guest per connection), so a taken port fails the start now, after cleanUp() ended it.
+ */
+export async function startMachineGvproxy(opts: {
+  binary: string;
+  files: MachineFiles;
+  peer: GvproxyPeer;
+  forwards: Forward[];
+  logger?: Logger;
+  cleanUp: () => Promise<void>;
+}): Promise<StartedGvproxy> {
+  const gv = await startGvproxy(opts);
+  try {
+    await updateMachineRecord(opts.files.record, (r) => ({
+      ...r,
+      runtime: { startedAt: gv.record.startedAt, network: 'gvproxy', forwards: [], processes: [gv.record] },
+    }));
+    await gv.forwarder.sync(opts.forwards);
+  } catch (err) {
+    await opts.cleanUp();
+    throw err;
+  }
+  return gv;
 }

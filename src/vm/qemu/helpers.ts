@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.js';
 import type { MachineSpec } from '../driver.js';
 import type { MachineFiles } from '../machine/files.js';
 import { updateMachineRecord } from '../machine/record.js';
-import { requireGvproxy, startGvproxy, type StartedGvproxy } from '../network/gvproxy-process.js';
+import { requireGvproxy, startMachineGvproxy, type StartedGvproxy } from '../network/gvproxy-process.js';
 import { isRunning, type ProcessRecord } from '../process/processes.js';
 import type { QemuOptions } from './options.js';
 import type { Virtiofsd, VirtiofsdMount } from './virtiofsd.js';
@@ -35,26 +35,19 @@ export interface StartHelpersOptions {
 
 export async function startQemuHelpers(o: StartHelpersOptions): Promise<QemuHelpers> {
   const { files: f } = o;
-  // Forwards are exposed before the guest boots (gvproxy dials the guest per connection), so a
-  // taken port fails the start now.
   const gvproxy =
     o.options.network === 'gvproxy'
-      ? await startGvproxy({ binary: await requireGvproxy(o.env), files: f, peer: 'qemu', logger: o.logger })
+      ? await startMachineGvproxy({
+          binary: await requireGvproxy(o.env),
+          files: f,
+          peer: 'qemu',
+          forwards: o.spec.forwards,
+          logger: o.logger,
+          cleanUp: o.cleanUp,
+        })
       : undefined;
   let virtiofsds: ProcessRecord[] = [];
   try {
-    if (gvproxy) {
-      await updateMachineRecord(f.record, (r) => ({
-        ...r,
-        runtime: {
-          startedAt: gvproxy.record.startedAt,
-          network: 'gvproxy',
-          forwards: [],
-          processes: [gvproxy.record],
-        },
-      }));
-      await gvproxy.forwarder.sync(o.spec.forwards);
-    }
     if (o.virtiofs.length > 0 && !o.virtiofsd) throw missingVirtiofsd();
     if (o.virtiofsd) virtiofsds = await startVirtiofsds(f.dir, o.virtiofsd, o.virtiofs, o.logger);
   } catch (err) {

@@ -1,7 +1,8 @@
 // The qemu driver's own options (MachineSpec.options), validated here rather than in the generic
-// spec (the accelerator and the network back end), and the hints for a qemu that would not start
-// with them.
+// spec (the accelerator and the network back end), and the error (with a hint) of a qemu that
+// would not start with them.
 import { KdevError } from '../../lib/errors.js';
+import type { StartFailure } from '../machine/base-driver.js';
 import { isQemuAccel, NETWORK_MODES, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';
 
 export interface QemuOptions {
@@ -35,8 +36,21 @@ export function parseQemuOptions(options: Record<string, string>): QemuOptions {
   return { accel, network: network as NetworkMode };
 }
 
+/** The one error of a qemu that did not start: what it printed last, and a hint from that. */
+export function qemuStartError(f: StartFailure, logFile: string): KdevError {
+  if (f.outcome === 'timeout') {
+    return new KdevError('VM_ERROR', 'qemu started but its QMP socket never answered', {
+      hints: [`See ${logFile}`],
+    });
+  }
+  const detail = f.error?.message ?? f.output.split('\n').slice(-5).join('\n');
+  return new KdevError('VM_ERROR', `qemu exited at once${detail ? `: ${detail}` : ''}`, {
+    hints: startFailureHints(f.output),
+  });
+}
+
 /** What to tell the user when qemu exits at once, from what it printed. */
-export function startFailureHints(output: string): string[] {
+function startFailureHints(output: string): string[] {
   if (/host forwarding rule|Could not set up host forwarding/i.test(output)) {
     return ['A forwarded port is taken by another program: kdev delete, then kdev start picks new ports'];
   }

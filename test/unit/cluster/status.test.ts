@@ -33,4 +33,14 @@ describe("status exit code (minikube's bitmask)", () => {
       ),
     ).toBe(7);
   });
+  test('an Invalid profile (status --all) adds no bit: the code is that of the readable ones', () => {
+    const invalid = s({
+      Host: 'Invalid',
+      Kubelet: 'Invalid',
+      APIServer: 'Invalid',
+      Kubeconfig: 'Invalid',
+      Problems: ['invalid profile name "Bad Name"'],
+    });
+    expect(statusExitCode(invalid)).toBe(0);
+  });
 });

@@ -99,7 +99,8 @@ export function planTunnel(
     notes: [],
   };
   const wanted = new Map<string, TunnelPort>();
-  const sorted = [...services].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  // Code-point order, not the locale's: which Service gets a contested port must not vary by host.
+  const sorted = [...services].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   for (const svc of sorted) {
     const ref = { namespace: svc.metadata?.namespace ?? 'default', name: svc.metadata?.name ?? '' };
     const ingress = svc.status?.loadBalancer?.ingress;

@@ -5,12 +5,7 @@
 // unlike a watch, needs no resync or reconnect logic when the API server or the machine restarts.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  ConfigurationOptions,
-  ObservableMiddleware,
-  V1LoadBalancerIngress,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
 import { KdevError } from '../lib/errors.js';
 import { ensurePrivateDir } from '../lib/fs-atomic.js';
 import { acquireLock, type Release } from '../lib/lock.js';
@@ -21,8 +16,15 @@ import { validateProfileName } from '../lib/profile-name.js';
 import type { Driver, Endpoint } from '../vm/driver.js';
 import { requireRunning } from './access.js';
 import { requireProfile } from './profiles.js';
-import { coreApi } from './kubernetes/api-client.js';
 import { apiConnectionFor, apiServerPort, requireKubernetes } from './kubernetes/profile-access.js';
+import {
+  serviceIngressApi,
+  TUNNEL_INGRESS,
+  type ServiceIngressApi,
+  type ServiceRef,
+} from './kubernetes/service-ingress.js';
+
+export { TUNNEL_INGRESS, type ServiceRef };
 
 /** How often the tunnel looks at the Services (ms). */
 export const TUNNEL_POLL_MS = 2000;
@@ -31,19 +33,6 @@ export const TUNNEL_POLL_MS = 2000;
 const FORWARD_PREFIX = 'lb-';
 export const tunnelForwardName = (nodePort: number) => `${FORWARD_PREFIX}${nodePort}`;
 const isTunnelForward = (name: string) => /^lb-\d+$/.test(name);
-
-/**
- * The ingress the tunnel writes. ipMode Proxy (GA in Kubernetes 1.32) says traffic reaches the node
- * at its node port, which is exactly what the forward does, so kube-proxy installs no shortcut for
- * 127.0.0.1 inside the node. The exact value is also the tunnel's mark: only a Service carrying it
- * is taken over from a killed tunnel or cleared on exit.
- */
-export const TUNNEL_INGRESS: V1LoadBalancerIngress[] = [{ ip: '127.0.0.1', ipMode: 'Proxy' }];
-
-export interface ServiceRef {
-  namespace: string;
-  name: string;
-}
 
 /** One TCP port of a LoadBalancer Service, and the forward that reaches it. */
 export interface TunnelPort extends ServiceRef {
@@ -155,12 +144,8 @@ export type TunnelEvent =
   | { kind: 'problem'; message: string };
 
 /** What the tunnel does to the cluster and the machine; fakes stand in for them in unit tests. */
-export interface TunnelDeps {
+export interface TunnelDeps extends ServiceIngressApi {
   driver: Pick<Driver, 'endpoints' | 'addForward' | 'removeForward'>;
-  listServices(): Promise<V1Service[]>;
-  setIngress(ref: ServiceRef): Promise<void>;
-  /** Removes TUNNEL_INGRESS only if it is still there; false when the Service is gone or changed. */
-  clearIngress(ref: ServiceRef): Promise<boolean>;
   portFree?(port: number): Promise<boolean>;
   freePort?(): Promise<number>;
   onEvent(event: TunnelEvent): void;
@@ -375,81 +360,6 @@ export async function lockTunnel(profile: string): Promise<Release> {
   }
 }
 
-const JSON_PATCH = 'application/json-patch+json';
-const MERGE_PATCH = 'application/merge-patch+json';
-/** An API request that hangs (a stopped guest) must not hold up a tick, nor the cleanup after Ctrl-C. */
-export const TUNNEL_REQUEST_TIMEOUT_MS = 10_000;
-
-/** client-node request options: a deadline for each request, and the PATCH content type. */
-function requestOptions(
-  k8s: typeof import('@kubernetes/client-node'),
-  timeoutMs: number,
-  contentType?: string,
-): ConfigurationOptions {
-  const deadline: ObservableMiddleware = {
-    pre: (ctx) => {
-      ctx.setSignal(AbortSignal.timeout(timeoutMs));
-      if (contentType) ctx.setHeaderParam('Content-Type', contentType);
-      return new k8s.Observable(Promise.resolve(ctx));
-    },
-    post: (res) => new k8s.Observable(Promise.resolve(res)),
-  };
-  return { middleware: [deadline], middlewareMergeStrategy: 'append' };
-}
-
-/** The cluster side of the tunnel through @kubernetes/client-node: list, and patch the status subresource. */
-export async function kubernetesTunnelDeps(
-  conn: Parameters<typeof coreApi>[0],
-  timeoutMs = TUNNEL_REQUEST_TIMEOUT_MS,
-): Promise<Pick<TunnelDeps, 'listServices' | 'setIngress' | 'clearIngress'>> {
-  const core = await coreApi(conn);
-  const k8s = await import('@kubernetes/client-node');
-  const options = (contentType?: string) => requestOptions(k8s, timeoutMs, contentType);
-  const statusCode = (err: unknown) => (err as { code?: number }).code;
-  const bounded = <T>(request: Promise<T>): Promise<T> =>
-    request.catch((err: unknown) => {
-      if ((err as Error).name !== 'AbortError') throw err;
-      throw new KdevError('TIMEOUT', `no answer from the API server within ${timeoutMs / 1000} s`, {
-        cause: err,
-      });
-    });
-  return {
-    listServices: async () => (await bounded(core.listServiceForAllNamespaces({}, options()))).items,
-    setIngress: async (ref) => {
-      await bounded(
-        core.patchNamespacedServiceStatus(
-          {
-            ...ref,
-            body: { status: { loadBalancer: { ingress: TUNNEL_INGRESS } } },
-            fieldManager: 'kdev-tunnel',
-          },
-          options(MERGE_PATCH),
-        ),
-      );
-    },
-    clearIngress: async (ref) => {
-      // The test op makes the removal conditional: a Service whose ingress changed meanwhile keeps it.
-      const body = [
-        { op: 'test', path: '/status/loadBalancer/ingress', value: TUNNEL_INGRESS },
-        { op: 'remove', path: '/status/loadBalancer/ingress' },
-      ];
-      try {
-        await bounded(
-          core.patchNamespacedServiceStatus(
-            { ...ref, body, fieldManager: 'kdev-tunnel' },
-            options(JSON_PATCH),
-          ),
-        );
-        return true;
-      } catch (err) {
-        // 404: the Service is gone; 422: the test failed (someone else's ingress now).
-        if (statusCode(err) === 404 || statusCode(err) === 422) return false;
-        throw err;
-      }
-    },
-  };
-}
-
 /** The use case behind `kdev tunnel`: the lock, the running profile's driver and API server. */
 export async function profileTunnel(
   profile: string,
@@ -472,7 +382,7 @@ export async function profileTunnel(
       );
     }
     const conn = await apiConnectionFor(profile, await apiServerPort(driver));
-    const cluster = await kubernetesTunnelDeps(conn);
+    const cluster = await serviceIngressApi(conn);
     opts.onReady?.();
     await runTunnel(
       { driver, ...cluster, onEvent: opts.onEvent, logger: opts.logger },

@@ -13,13 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   lockTunnel,
-  kubernetesTunnelDeps,
   runTunnel,
   Tunnel,
   TUNNEL_INGRESS,
   type TunnelEvent,
 } from '../../../src/cluster/tunnel.js';
 import { apiConnectionFor } from '../../../src/cluster/kubernetes/profile-access.js';
+import { serviceIngressApi } from '../../../src/cluster/kubernetes/service-ingress.js';
 import { apiServerNames, ensureProfileCerts } from '../../../src/cluster/pki/profile-certs.js';
 import { freePorts } from '../../../src/lib/net.js';
 import type { Endpoint, Forward, MachineSpec } from '../../../src/vm/driver.js';
@@ -160,7 +160,7 @@ describe('kdev tunnel against an API server and real forwards', () => {
       guest.set(nodePort, (s.address() as AddressInfo).port);
     }
 
-    const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', api.port));
+    const cluster = await serviceIngressApi(await apiConnectionFor('dev', api.port));
     const events: TunnelEvent[] = [];
     const stop = new AbortController();
     const done = runTunnel(
@@ -247,7 +247,7 @@ describe('kdev tunnel against an API server and real forwards', () => {
       clientCaPem: certs.ca.certPem,
       services: [svc],
     });
-    const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', api.port));
+    const cluster = await serviceIngressApi(await apiConnectionFor('dev', api.port));
     await expect(cluster.clearIngress({ namespace: 'default', name: 'web' })).resolves.toBe(false);
     await expect(cluster.clearIngress({ namespace: 'default', name: 'gone' })).resolves.toBe(false);
     expect(api.patches.map((p) => p.status)).toEqual([422, 404]);
@@ -257,7 +257,7 @@ describe('kdev tunnel against an API server and real forwards', () => {
   });
 });
 
-describe('kubernetesTunnelDeps against an API server that never answers', () => {
+describe('serviceIngressApi against an API server that never answers', () => {
   it('fails each request at its deadline, so neither a tick nor the cleanup after Ctrl-C hangs', async () => {
     await ensureProfileCerts('dev', names);
     const sockets: net.Socket[] = [];
@@ -265,7 +265,7 @@ describe('kubernetesTunnelDeps against an API server that never answers', () => 
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
       const port = (silent.address() as AddressInfo).port;
-      const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', port), 300);
+      const cluster = await serviceIngressApi(await apiConnectionFor('dev', port), 300);
       await expect(cluster.listServices()).rejects.toThrow('no answer from the API server within 0.3 s');
       await expect(cluster.clearIngress({ namespace: 'default', name: 'web' })).rejects.toThrow(
         'no answer from the API server within 0.3 s',
@@ -345,7 +345,7 @@ describe('tunnel forwards on a real qemu machine (slirp hostfwd; a fake guest, s
     try {
       await driver.create(spec);
       await driver.start(spec);
-      const cluster = await kubernetesTunnelDeps(await apiConnectionFor('dev', api.port));
+      const cluster = await serviceIngressApi(await apiConnectionFor('dev', api.port));
       const events: TunnelEvent[] = [];
       const tunnel = new Tunnel({ driver, ...cluster, onEvent: (e) => events.push(e) });
       await tunnel.tick();

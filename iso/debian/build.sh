@@ -267,7 +267,7 @@ root=$tmp/rootfs
 # its own, keyed by what goes into it only: a change of the overlay, the
 # customization or the initrd packing then costs a minute, not a full
 # bootstrap. Bump stage_version when the mmdebstrap call below changes.
-stage_version=1
+stage_version=2
 stage_hash=$({
   echo "kdev-iso-debian-stage v$stage_version $arch"
   cat "$here/packages" "$here/downloads" "$here/fetch-kernel.sh"
@@ -284,6 +284,10 @@ else
   # Release files are still signature-checked, but not for expiry: mirrors may
   # be frozen snapshots (sid's expires within a week), and every listed package
   # is pinned to an exact version anyway, so a stale index cannot downgrade it.
+  # Maintainer scripts run emulated for arm64 (qemu-user): work whose result
+  # customize.sh deletes anyway is skipped. With no hwdb.d sources udev's
+  # postinst compiles an empty hwdb (a minute or more under emulation), and
+  # placeholder host keys stop openssh-server's postinst generating three.
   # In the background, so that a TERM/INT reaches the trap at once (bash defers
   # traps until a foreground child exits); the trap stops it and unmounts.
   KDEV_DOWNLOADS="${downloads[*]}" KDEV_KERNEL_DIR=$tmp/kernel \
@@ -301,6 +305,8 @@ else
     --dpkgopt='path-exclude=/usr/share/bash-completion/*' \
     --dpkgopt='path-exclude=/usr/share/zsh/*' \
     --dpkgopt='path-exclude=/usr/share/fish/*' \
+    --dpkgopt='path-exclude=/usr/lib/udev/hwdb.d/*' \
+    --essential-hook='mkdir -p "$1/etc/ssh" && touch "$1/etc/ssh/ssh_host_rsa_key" "$1/etc/ssh/ssh_host_ecdsa_key" "$1/etc/ssh/ssh_host_ed25519_key"' \
     --customize-hook="$here/fetch-kernel.sh" \
     trixie "$root" "${mirrors[@]}" &
   child=$!

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { buildBusyboxOciArchive } from './helpers/guest-oci.js';
+import { buildBusyboxOciArchive, downloadBusybox } from './helpers/guest-oci.js';
 import { vmSkipReason } from './helpers/image.js';
 import { GuestVm, freePort, makeGuestDisks, type GuestArch, type GuestDisks } from './helpers/guest-vm.js';
 
@@ -172,7 +172,13 @@ describe.each(arches)('Debian guest image %s (real QEMU, TCG)', (arch) => {
     'containerd is active and runs a container from a local OCI archive',
     async () => {
       expect((await guest().run('systemctl is-active containerd')).trim()).toBe('active');
-      const archive = await buildBusyboxOciArchive(path.join(work, 'oci'), IMAGE_NAME);
+      const oci = path.join(work, 'oci');
+      fs.mkdirSync(oci, { recursive: true });
+      // The layer's busybox must run in the guest: the host's own for x86_64, Debian's arm64 one.
+      const archive =
+        arch === 'aarch64'
+          ? await buildBusyboxOciArchive(oci, IMAGE_NAME, await downloadBusybox(oci, 'arm64'), 'arm64')
+          : await buildBusyboxOciArchive(oci, IMAGE_NAME);
       await guest().run('cat > /tmp/busybox-oci.tar', { input: fs.readFileSync(archive) });
       await guest().run('sudo ctr -n kdev images import /tmp/busybox-oci.tar', { timeoutMs: 180_000 * slow });
       expect(await guest().run('sudo ctr -n kdev images ls -q')).toContain(IMAGE_NAME);

@@ -22,6 +22,7 @@ export async function buildBusyboxOciArchive(
   dir: string,
   name: string,
   busybox = '/bin/busybox',
+  architecture: 'amd64' | 'arm64' = 'amd64',
 ): Promise<string> {
   const rootfs = path.join(dir, 'layer-root');
   const layout = path.join(dir, 'layout');
@@ -46,7 +47,7 @@ export async function buildBusyboxOciArchive(
   ]);
   const layer = blob(layout, 'application/vnd.oci.image.layer.v1.tar', fs.readFileSync(layerTar));
 
-  const platform = { architecture: 'amd64', os: 'linux' };
+  const platform = { architecture, os: 'linux' };
   const config = blob(
     layout,
     'application/vnd.oci.image.config.v1+json',
@@ -86,4 +87,32 @@ export async function buildBusyboxOciArchive(
   const archive = path.join(dir, 'busybox-oci.tar');
   await execa('tar', ['--format=posix', '-C', layout, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
   return archive;
+}
+
+/**
+ * Debian's static busybox for another architecture (an arm64 guest on this x86_64 host): the
+ * package downloaded and unpacked with a private apt state, nothing installed. Returns its path.
+ */
+export async function downloadBusybox(dir: string, debArch: string): Promise<string> {
+  const state = path.join(dir, 'apt');
+  for (const d of ['lists/partial', 'cache/archives/partial'])
+    fs.mkdirSync(path.join(state, d), { recursive: true });
+  fs.writeFileSync(path.join(state, 'status'), '');
+  const apt = [
+    ...['-o', `APT::Architecture=${debArch}`, '-o', `APT::Architectures::=${debArch}`],
+    ...[
+      '-o',
+      `Dir::State::Lists=${path.join(state, 'lists')}`,
+      '-o',
+      `Dir::Cache=${path.join(state, 'cache')}`,
+    ],
+    ...['-o', `Dir::State::status=${path.join(state, 'status')}`, '-o', 'Acquire::Languages=none'],
+    ...['-o', 'APT::Sandbox::User=root'],
+  ];
+  await execa('apt-get', [...apt, '-qq', 'update']);
+  await execa('apt-get', [...apt, '-qq', 'download', `busybox-static:${debArch}`], { cwd: dir });
+  const deb = fs.readdirSync(dir).find((f) => f.startsWith('busybox-static_') && f.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download busybox-static:${debArch} left no package in ${dir}`);
+  await execa('dpkg-deb', ['-x', path.join(dir, deb), path.join(dir, 'pkg')]);
+  return path.join(dir, 'pkg', 'bin', 'busybox');
 }

@@ -183,7 +183,8 @@ export class GuestVm {
           '-o',
           'GlobalKnownHostsFile=/dev/null',
         ],
-        ...['-o', 'ConnectTimeout=30', '-o', 'LogLevel=ERROR'],
+        // An emulated arm64 sshd can take longer than 30 s to send its banner under TCG.
+        ...['-o', `ConnectTimeout=${this.opts.arch === 'aarch64' ? 120 : 30}`, '-o', 'LogLevel=ERROR'],
         'kdev@127.0.0.1',
         command,
       ],

@@ -2,43 +2,23 @@
 // HTTPS API server, then opens addon-registry-registry on a real qemu (TCG, slirp hostfwd over QMP)
 // whose guest is a stub that halts at once, so no Kubernetes VM boots: the host side of a forward
 // needs no guest. `kdev status -o json` then lists the forward; `kdev addons disable` closes it.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { saveProfile } from '../../../src/cluster/profiles.js';
 import { freePorts } from '../../../src/lib/net.js';
 import type { MachineSpec } from '../../../src/vm/driver.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { runKdev } from '../../helpers/cli.js';
+import { listening, runs } from '../../helpers/host.js';
 import { testProfile } from '../../helpers/profile.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { writeFakeGuest } from '../vm/fake-guest.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
-function runs(cmd: string, arg: string): boolean {
-  try {
-    execFileSync(cmd, [arg], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const haveQemu =
   process.arch === 'x64' && runs('qemu-system-x86_64', '--version') && runs('qemu-img', '--version');
 if (!haveQemu) console.warn('skipping the addon forward CLI test: qemu-system-x86_64 or qemu-img missing');
 const maybe = haveQemu ? test : test.skip;
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 const home = useTempKdevHome();
 let api: FakeApiServer;

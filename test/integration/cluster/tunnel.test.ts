@@ -27,6 +27,7 @@ import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { writeFakeGuest } from '../vm/fake-guest.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { recordedServices, startServicesApiServer, type ServicesApiServer } from './services-apiserver.js';
+import { listening } from '../../helpers/host.js';
 
 useTempKdevHome();
 
@@ -97,16 +98,7 @@ function get(port: number): Promise<string> {
   });
 }
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
+const refused = async (port: number) => !(await listening(port));
 
 /** Waits (bounded) until the tunnel has said something matching. */
 async function until(events: TunnelEvent[], pred: (e: TunnelEvent) => boolean): Promise<TunnelEvent> {

@@ -1,6 +1,6 @@
 // The gvproxy command line and forwarder API against a real gvproxy process; no VM is needed to
 // add, list and remove forwards. Uses $KDEV_GVPROXY (scripts/host-tools.sh), else gvproxy on PATH.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,29 +15,12 @@ import {
   removeStaleSockets,
   type GvproxyPaths,
 } from '../../../src/vm/network/gvproxy.js';
+import { listening, runs } from '../../helpers/host.js';
 
 const gvproxy = process.env.KDEV_GVPROXY || 'gvproxy';
-const available = (() => {
-  try {
-    execFileSync(gvproxy, ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const available = runs(gvproxy, '-version');
 if (!available) console.warn(`skipping gvproxy tests: ${gvproxy} does not run (bash scripts/host-tools.sh)`);
 const maybe = available ? describe : describe.skip;
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 async function waitFor(
   check: () => Promise<boolean>,
@@ -104,13 +87,13 @@ maybe('gvproxy (real process)', () => {
         { local: `127.0.0.1:${extra}`, remote: '192.168.127.2:8080', protocol: 'tcp' },
       ]),
     );
-    expect(await connects(extra!)).toBe(true);
+    expect(await listening(extra!)).toBe(true);
 
     await api.unexpose(extra!);
     expect(await api.list()).toEqual([
       { local: `127.0.0.1:${ssh}`, remote: '192.168.127.2:22', protocol: 'tcp' },
     ]);
-    expect(await connects(extra!)).toBe(false);
+    expect(await listening(extra!)).toBe(false);
   });
 
   it('sync adds what is missing and removes what is not wanted', async () => {

@@ -1,42 +1,22 @@
 // Forwards added and removed while a QEMU machine runs, on both network back ends: slirp
 // (hostfwd_add over QMP) and gvproxy (its forwarder API). Real qemu (TCG) with a fake guest that
 // halts after KDEV_READY, and a real gvproxy: the host side of a forward needs no guest.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from '../../../src/lib/net.js';
 import type { MachineSpec } from '../../../src/vm/driver.js';
 import { pidAlive } from '../../../src/vm/process/processes.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
+import { listening, runs } from '../../helpers/host.js';
 import { writeFakeGuest } from './fake-guest.js';
 
-function runs(cmd: string, arg: string): boolean {
-  try {
-    execFileSync(cmd, [arg], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const gvproxy = process.env.KDEV_GVPROXY || 'gvproxy';
 const haveQemu =
   runs('qemu-system-x86_64', '--version') && runs('qemu-img', '--version') && process.arch === 'x64';
 const haveGvproxy = runs(gvproxy, '-version');
 if (!haveQemu) console.warn('skipping qemu forward tests: qemu-system-x86_64 or qemu-img missing');
 if (haveQemu && !haveGvproxy) console.warn(`skipping the gvproxy half: ${gvproxy} does not run`);
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 const savedHome = process.env.KDEV_HOME;
 let home = '';

@@ -62,7 +62,9 @@ guest_initrd_report() {
     printf '  %-42s %10s %10s\n' "$group" "$(guest_mb "$size")" "$(guest_mb "$packed_group")"
   done
   echo "largest files:"
-  sort -t $'\t' -k2,2 -rn "$root.sizes" | head -n 5 | while IFS=$'\t' read -r path size; do
+  # sort into a file: piped into head, sort dies of SIGPIPE and pipefail fails the whole bench.
+  sort -t $'\t' -k2,2 -rn "$root.sizes" >"$root.largest"
+  head -n 5 "$root.largest" | while IFS=$'\t' read -r path size; do
     printf '  %-42s %10s\n' "/$path" "$(guest_mb "$size")"
   done
 }

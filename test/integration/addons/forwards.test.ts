@@ -6,13 +6,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { saveProfile } from '../../../src/cluster/profiles.js';
 import { freePorts } from '../../../src/lib/net.js';
-import type { MachineSpec } from '../../../src/vm/driver.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { runKdev } from '../../helpers/cli.js';
 import { listening, runs } from '../../helpers/host.js';
 import { testProfile } from '../../helpers/profile.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
-import { writeFakeGuest } from '../vm/fake-guest.js';
+import { fakeGuestSpec } from '../vm/fake-guest.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
 const haveQemu =
@@ -41,20 +40,7 @@ describe('addon host forwards (real CLI, real qemu with a stub guest)', () => {
     'enable opens addon-<name>-<forward> on 127.0.0.1, status lists it, a second enable reuses it, disable closes it',
     async () => {
       const [ssh, apiServer] = (await freePorts(2)) as [number, number];
-      const { kernel, initrd } = writeFakeGuest(path.join(home.dir(), 'img'));
-      const spec: MachineSpec = {
-        name: 'dev',
-        cpus: 1,
-        memoryMiB: 512,
-        diskMiB: 1024,
-        image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' },
-        mounts: [],
-        forwards: [
-          { name: 'ssh', guestPort: 22, hostPort: ssh },
-          { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
-        ],
-        options: { accel: 'tcg', network: 'user' },
-      };
+      const spec = fakeGuestSpec(path.join(home.dir(), 'img'), 'dev', { ssh, apiServer });
       const driver = new QemuDriver('dev', { env: process.env });
       await fs.writeFile(path.join(home.dir(), 'kubeconfig'), api.kubeconfig('dev'));
       await saveProfile(testProfile({ ports: { ssh, apiServer } }));

@@ -22,9 +22,9 @@ import { apiConnectionFor } from '../../../src/cluster/kubernetes/profile-access
 import { serviceIngressApi } from '../../../src/cluster/kubernetes/service-ingress.js';
 import { apiServerNames, ensureProfileCerts } from '../../../src/cluster/pki/profile-certs.js';
 import { freePorts } from '../../../src/lib/net.js';
-import type { Endpoint, Forward, MachineSpec } from '../../../src/vm/driver.js';
+import type { Endpoint, Forward } from '../../../src/vm/driver.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
-import { writeFakeGuest } from '../vm/fake-guest.js';
+import { fakeGuestSpec } from '../vm/fake-guest.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { recordedServices, startServicesApiServer, type ServicesApiServer } from './services-apiserver.js';
 import { listening } from '../../helpers/host.js';
@@ -319,20 +319,7 @@ describe('tunnel forwards on a real qemu machine (slirp hostfwd; a fake guest, s
       services,
     });
     const img = fs.mkdtempSync(path.join(os.tmpdir(), 'kdev-tunnel-img-'));
-    const { kernel, initrd } = writeFakeGuest(img);
-    const spec: MachineSpec = {
-      name: 'tun',
-      cpus: 1,
-      memoryMiB: 512,
-      diskMiB: 1024,
-      image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' },
-      mounts: [],
-      forwards: [
-        { name: 'ssh', guestPort: 22, hostPort: ssh },
-        { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
-      ],
-      options: { accel: 'tcg', network: 'user' },
-    };
+    const spec = fakeGuestSpec(img, 'tun', { ssh, apiServer });
     const driver = new QemuDriver('tun', {});
     try {
       await driver.create(spec);

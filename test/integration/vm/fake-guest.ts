@@ -3,6 +3,7 @@
 // has none to lend, and it cannot answer ACPI, which exercises the forced paths of stop().
 import fs from 'node:fs';
 import path from 'node:path';
+import type { MachineSpec } from '../../../src/vm/driver.js';
 
 const LOAD_ADDR = 0x100000;
 const HEADER_SIZE = 32;
@@ -53,4 +54,30 @@ export function writeFakeGuest(dir: string, message = 'KDEV_READY'): { kernel: s
   fs.writeFileSync(kernel, multibootImage(`fake guest up\n${message}\n`));
   fs.writeFileSync(initrd, 'not really an initrd\n');
   return { kernel, initrd };
+}
+
+/**
+ * The spec of a small QEMU machine booting the fake guest from `dir`, with the ssh and apiserver
+ * forwards on the given host ports: what the forward, tunnel and addon tests start.
+ */
+export function fakeGuestSpec(
+  dir: string,
+  name: string,
+  ports: { ssh: number; apiServer: number },
+  network: 'user' | 'gvproxy' = 'user',
+): MachineSpec {
+  const { kernel, initrd } = writeFakeGuest(dir);
+  return {
+    name,
+    cpus: 1,
+    memoryMiB: 512,
+    diskMiB: 1024,
+    image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' },
+    mounts: [],
+    forwards: [
+      { name: 'ssh', guestPort: 22, hostPort: ports.ssh },
+      { name: 'apiserver', guestPort: 8443, hostPort: ports.apiServer },
+    ],
+    options: { accel: 'tcg', network },
+  };
 }

@@ -9,7 +9,7 @@ import type { MachineSpec } from '../../../src/vm/driver.js';
 import { pidAlive } from '../../../src/vm/process/processes.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { listening, runs } from '../../helpers/host.js';
-import { writeFakeGuest } from './fake-guest.js';
+import { fakeGuestSpec } from './fake-guest.js';
 
 const gvproxy = process.env.KDEV_GVPROXY || 'gvproxy';
 const haveQemu =
@@ -31,21 +31,8 @@ afterAll(() => {
 });
 
 async function specFor(name: string, network: 'user' | 'gvproxy'): Promise<MachineSpec> {
-  const [ssh, api] = (await freePorts(2)) as [number, number];
-  const { kernel, initrd } = writeFakeGuest(path.join(home, 'img'));
-  return {
-    name,
-    cpus: 1,
-    memoryMiB: 512,
-    diskMiB: 1024,
-    image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' },
-    mounts: [],
-    forwards: [
-      { name: 'ssh', guestPort: 22, hostPort: ssh },
-      { name: 'apiserver', guestPort: 8443, hostPort: api },
-    ],
-    options: { accel: 'tcg', network },
-  };
+  const [ssh, apiServer] = (await freePorts(2)) as [number, number];
+  return fakeGuestSpec(path.join(home, 'img'), name, { ssh, apiServer }, network);
 }
 
 describe.each([

@@ -23,3 +23,8 @@ export function listening(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/** True when this x86_64 host can run the fake-guest QEMU machines (qemu-system-x86_64, qemu-img). */
+export function haveQemuX86(): boolean {
+  return process.arch === 'x64' && runs('qemu-system-x86_64', '--version') && runs('qemu-img', '--version');
+}

@@ -1,5 +1,4 @@
 // `kdev tunnel` refusals through the real built CLI: one line, the right exit code.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { saveProfile } from '../../src/cluster/profiles.js';
@@ -10,7 +9,8 @@ import { QemuDriver } from '../../src/vm/qemu/driver.js';
 import { collect, runKdev, spawnKdev } from '../helpers/cli.js';
 import { testProfile } from '../helpers/profile.js';
 import { useTempKdevHome } from '../helpers/temp-home.js';
-import { writeFakeGuest } from './vm/fake-guest.js';
+import { fakeGuestSpec } from './vm/fake-guest.js';
+import { haveQemuX86 } from '../helpers/host.js';
 
 const home = useTempKdevHome();
 const kdev = (args: string[]) => runKdev(args, { KDEV_HOME: home.dir() });
@@ -52,15 +52,7 @@ describe('kdev tunnel (real process)', () => {
   });
 });
 
-const haveQemu = (() => {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    execFileSync('qemu-img', ['--version'], { stdio: 'ignore' });
-    return process.arch === 'x64';
-  } catch {
-    return false;
-  }
-})();
+const haveQemu = haveQemuX86();
 if (!haveQemu)
   console.warn('skipping kdev tunnel on a running machine: qemu-system-x86_64 or qemu-img missing');
 
@@ -88,20 +80,7 @@ describe('kdev tunnel on a running machine whose API server is silent (real proc
       }),
     );
     const [ssh, api] = (await freePorts(2)) as [number, number];
-    const { kernel, initrd } = writeFakeGuest(path.join(home.dir(), 'img'));
-    const spec = {
-      name: 'dev',
-      cpus: 1,
-      memoryMiB: 512,
-      diskMiB: 1024,
-      image: { kernel, initrd, cmdline: 'console=ttyS0', arch: 'x86_64' as const },
-      mounts: [],
-      forwards: [
-        { name: 'ssh', guestPort: 22, hostPort: ssh },
-        { name: 'apiserver', guestPort: 8443, hostPort: api },
-      ],
-      options: { accel: 'tcg', network: 'user' },
-    };
+    const spec = fakeGuestSpec(path.join(home.dir(), 'img'), 'dev', { ssh, apiServer: api });
     driver = new QemuDriver('dev', {});
     await driver.create(spec);
     await driver.start(spec);

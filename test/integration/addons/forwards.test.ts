@@ -8,14 +8,13 @@ import { saveProfile } from '../../../src/cluster/profiles.js';
 import { freePorts } from '../../../src/lib/net.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { runKdev } from '../../helpers/cli.js';
-import { listening, runs } from '../../helpers/host.js';
+import { haveQemuX86, listening } from '../../helpers/host.js';
 import { testProfile } from '../../helpers/profile.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { fakeGuestSpec } from '../vm/fake-guest.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
-const haveQemu =
-  process.arch === 'x64' && runs('qemu-system-x86_64', '--version') && runs('qemu-img', '--version');
+const haveQemu = haveQemuX86();
 if (!haveQemu) console.warn('skipping the addon forward CLI test: qemu-system-x86_64 or qemu-img missing');
 const maybe = haveQemu ? test : test.skip;
 

@@ -4,7 +4,6 @@
 // 127.0.0.1 to a local server playing the node port: a real qemu/gvproxy forward carries bytes only
 // into a booted guest, which integration tests do not have (the qemu half below checks the host
 // side of a real hostfwd instead).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -27,7 +26,7 @@ import { QemuDriver } from '../../../src/vm/qemu/driver.js';
 import { fakeGuestSpec } from '../vm/fake-guest.js';
 import { useTempKdevHome } from '../../helpers/temp-home.js';
 import { recordedServices, startServicesApiServer, type ServicesApiServer } from './services-apiserver.js';
-import { listening } from '../../helpers/host.js';
+import { haveQemuX86, listening } from '../../helpers/host.js';
 
 useTempKdevHome();
 
@@ -291,15 +290,7 @@ describe('lockTunnel', () => {
   });
 });
 
-const haveQemu = (() => {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    execFileSync('qemu-img', ['--version'], { stdio: 'ignore' });
-    return process.arch === 'x64';
-  } catch {
-    return false;
-  }
-})();
+const haveQemu = haveQemuX86();
 if (!haveQemu)
   console.warn('skipping the tunnel on a real qemu machine: qemu-system-x86_64 or qemu-img missing');
 

@@ -8,12 +8,11 @@ import { freePorts } from '../../../src/lib/net.js';
 import type { MachineSpec } from '../../../src/vm/driver.js';
 import { pidAlive } from '../../../src/vm/process/processes.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
-import { listening, runs } from '../../helpers/host.js';
+import { haveQemuX86, listening, runs } from '../../helpers/host.js';
 import { fakeGuestSpec } from './fake-guest.js';
 
 const gvproxy = process.env.KDEV_GVPROXY || 'gvproxy';
-const haveQemu =
-  runs('qemu-system-x86_64', '--version') && runs('qemu-img', '--version') && process.arch === 'x64';
+const haveQemu = haveQemuX86();
 const haveGvproxy = runs(gvproxy, '-version');
 if (!haveQemu) console.warn('skipping qemu forward tests: qemu-system-x86_64 or qemu-img missing');
 if (haveQemu && !haveGvproxy) console.warn(`skipping the gvproxy half: ${gvproxy} does not run`);

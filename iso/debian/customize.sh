@@ -34,7 +34,9 @@ mkdir -p "$root/etc/cni/net.d" "$root/mnt/kdev-data" "$root/data"
 mkdir -p "$root/var/lib/containerd" "$root/var/lib/kubelet" "$root/var/lib/cni" "$root/var/lib/kdev" \
   "$root/etc/kubernetes" "$root/var/log"
 
-systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service containerd.service ssh.service >/dev/null 2>&1
+systemctl --root="$root" enable systemd-networkd.service containerd.service ssh.service >/dev/null 2>&1
+# Its package enables it; ready.sh starts it instead (see there).
+systemctl --root="$root" disable systemd-resolved.service >/dev/null 2>&1
 # Each unit costs real time under TCG; none of these matter in a throwaway root.
 mask=(
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer

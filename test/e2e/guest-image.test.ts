@@ -278,6 +278,21 @@ describe.each(arches)('Debian guest image %s (real QEMU, TCG)', (arch) => {
   );
 
   test(
+    'DNS comes up after readiness: resolv.conf names the DHCP server, not the 127.0.0.53 stub',
+    async () => {
+      // systemd-resolved starts from ready.sh, off the boot path; it writes the upstream servers
+      // networkd learned by DHCP (QEMU user networking: 10.0.2.3).
+      const conf = await guest().run(
+        'i=0; until grep -q "^nameserver" /etc/resolv.conf 2>/dev/null; do i=$((i+1)); [ $i -lt 120 ] || break; sleep 0.5; done; cat /etc/resolv.conf; systemctl is-active systemd-resolved',
+      );
+      expect(conf).toMatch(/^nameserver 10\.0\.2\.3$/m);
+      expect(conf).not.toMatch(/^nameserver 127\.0\.0\.53$/m);
+      expect(conf.trim().split('\n').pop()).toBe('active');
+    },
+    120_000 * slow,
+  );
+
+  test(
     'guest traffic to the gvproxy API (192.168.127.1:80) is rejected from boot',
     async () => {
       const rules = await guest().run('sudo nft list table inet kdev_guard');

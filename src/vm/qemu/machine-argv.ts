@@ -3,6 +3,7 @@ import type { MachineSpec } from '../driver.js';
 import type { MachineFiles } from '../machine/files.js';
 import { GVPROXY_GUEST_MAC } from '../network/gvproxy.js';
 import { buildQemuArgv, type ResolvedAccel } from './argv.js';
+import { guestKernelCmdline } from './guest-cmdline.js';
 import type { VirtiofsdMount } from './virtiofsd.js';
 
 export interface MachineArgvOptions {
@@ -26,7 +27,7 @@ export function machineQemuArgv(o: MachineArgvOptions): { binary: string; args: 
     memoryMiB: spec.memoryMiB,
     kernel: spec.image.kernel,
     initrd: spec.image.initrd,
-    cmdline: spec.image.cmdline,
+    cmdline: guestKernelCmdline(spec.image.cmdline, o.accel),
     disks: [
       { id: 'data', path: f.dataDisk('qcow2'), format: 'qcow2', serial: 'kdev-data' },
       { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },

@@ -30,6 +30,9 @@ ln -sfn /run/systemd/resolve/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/opt/cni"
 ln -sfn /usr/lib/cni "$root/opt/cni/bin"
 mkdir -p "$root/etc/cni/net.d" "$root/mnt/kdev-data" "$root/data"
+# data.sh's bind-mount points (etc/kdev/data.fstab), so that it need not make them at boot.
+mkdir -p "$root/var/lib/containerd" "$root/var/lib/kubelet" "$root/var/lib/cni" "$root/var/lib/kdev" \
+  "$root/etc/kubernetes" "$root/var/log"
 
 systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service containerd.service ssh.service >/dev/null 2>&1
 # Each unit costs real time under TCG; none of these matter in a throwaway root.
@@ -53,8 +56,17 @@ mask=(
   systemd-sysext.service systemd-confext.service systemd-tpm2-setup.service
   systemd-tpm2-setup-early.service systemd-hibernate-clear.service systemd-bsod.service
   systemd-battery-check.service systemd-boot-random-seed.service
+  systemd-udev-load-credentials.service modprobe@drm.service systemd-remount-fs.service
+  systemd-networkd-persistent-storage.service
 )
 systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
+# Generators run before any unit starts, one exec each; none has work here
+# (no fstab, no gettys, no sysv scripts, no GPT root, no TPM). A /dev/null
+# link in /etc masks one.
+mkdir -p "$root/etc/systemd/system-generators"
+for g in "$root"/usr/lib/systemd/system-generators/*; do
+  ln -sfn /dev/null "$root/etc/systemd/system-generators/${g##*/}"
+done
 
 # Nothing in the guest installs packages, and the rest is dead weight in RAM
 # (every byte here is decompressed and copied at each boot, slowly under TCG).

@@ -3,7 +3,6 @@ import type { MachineSpec } from '../driver.js';
 import type { MachineFiles } from '../machine/files.js';
 import { GVPROXY_GUEST_MAC } from '../network/gvproxy.js';
 import { buildQemuArgv, type ResolvedAccel } from './argv.js';
-import { guestKernelCmdline } from './guest-cmdline.js';
 import type { VirtiofsdMount } from './virtiofsd.js';
 
 export interface MachineArgvOptions {
@@ -27,7 +26,7 @@ export function machineQemuArgv(o: MachineArgvOptions): { binary: string; args: 
     memoryMiB: spec.memoryMiB,
     kernel: spec.image.kernel,
     initrd: spec.image.initrd,
-    cmdline: guestKernelCmdline(spec.image.cmdline, o.accel),
+    cmdline: spec.image.cmdline,
     disks: [
       { id: 'data', path: f.dataDisk('qcow2'), format: 'qcow2', serial: 'kdev-data' },
       { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },

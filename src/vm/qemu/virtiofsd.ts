@@ -101,6 +101,8 @@ const atLeast = (v: Virtiofsd['version'], minor: number) => v.major > 1 || v.min
  * --cache=always and =metadata keep entries and attributes for a day, so host edits would stop
  * showing in the guest; --cache=auto (1 s timeouts) keeps them visible. The single-threaded loop
  * (--thread-pool-size=0) is 1.13's default, pinned so another build's default cannot change it.
+ * Nothing to tune in the guest either: virtiofs connections are not in fusectl (no max_background
+ * to raise), and the guest kernel with nohz=off or mitigations=off was no faster beyond host noise.
  */
 export function virtiofsdArgs(m: VirtiofsdMount, o: VirtiofsdArgvOptions): string[] {
   const args = [

@@ -112,7 +112,9 @@ describeVm('workspace mounts (real QEMU)', () => {
 
       // Coherence with the guest's caches warm (virtiofsd --cache=auto: 1 s attribute and entry
       // timeouts): a host edit that changes a file's size and content, and a file the host adds to
-      // a folder the guest has just listed, are both seen by the guest within a few seconds.
+      // a folder the guest has just listed, are both seen by the guest within a few seconds. (A
+      // run with --cache=always appended to the daemon passed this too: it catches caches that
+      // never expire, not a few seconds of staleness.)
       expectOk(await guest('cat /src/from-guest.txt; ls /src'));
       fs.writeFileSync(path.join(vfsDir, 'from-guest.txt'), 'rewritten on the host, longer\n');
       fs.writeFileSync(path.join(vfsDir, 'added-by-host.txt'), 'new\n');

@@ -98,8 +98,8 @@ const atLeast = (v: Virtiofsd['version'], minor: number) => v.major > 1 || v.min
  * 0.97-1.17x, --inode-file-handles=prefer 0.64-1.12x (noise on a shared host), --cache=metadata
  * 0.99x, --cache=never 0.93x (but `ls -lR` 21x), --thread-pool-size=2 1.15x, --writeback 1.53x
  * (and with it the guest trusts its own file sizes over the host's).
- * --cache=always and =metadata keep entries and attributes for a day, so host edits would stop
- * showing in the guest; --cache=auto (1 s timeouts) keeps them visible. The single-threaded loop
+ * Longer caching buys nothing here, and --cache=auto's short timeouts are what the promise of
+ * host edits showing in the guest within a second rests on. The single-threaded loop
  * (--thread-pool-size=0) is 1.13's default, pinned so another build's default cannot change it.
  * Nothing to tune in the guest either: virtiofs connections are not in fusectl (no max_background
  * to raise), and the guest kernel with nohz=off or mitigations=off was no faster beyond host noise.

@@ -110,6 +110,22 @@ describeVm('workspace mounts (real QEMU)', () => {
       expectOk(await guest('echo from-guest > /src/from-guest.txt'));
       expect(fs.readFileSync(path.join(vfsDir, 'from-guest.txt'), 'utf8')).toBe('from-guest\n');
 
+      // Coherence with the guest's caches warm (virtiofsd --cache=auto: 1 s attribute and entry
+      // timeouts): a host edit that changes a file's size and content, and a file the host adds to
+      // a folder the guest has just listed, are both seen by the guest within a few seconds. (A
+      // run with --cache=always appended to the daemon passed this too: it catches caches that
+      // never expire, not a few seconds of staleness.)
+      expectOk(await guest('cat /src/from-guest.txt; ls /src'));
+      fs.writeFileSync(path.join(vfsDir, 'from-guest.txt'), 'rewritten on the host, longer\n');
+      fs.writeFileSync(path.join(vfsDir, 'added-by-host.txt'), 'new\n');
+      const coherent = await guest(
+        'for i in $(seq 1 10); do ' +
+          'if [ "$(cat /src/from-guest.txt)" = "rewritten on the host, longer" ] && [ -f /src/added-by-host.txt ]; ' +
+          'then echo seen; exit 0; fi; sleep 0.5; done; cat /src/from-guest.txt; ls /src; exit 1',
+      );
+      expect(expectOk(coherent).stdout).toBe('seen\n');
+      fs.writeFileSync(path.join(vfsDir, 'from-guest.txt'), 'from-guest\n');
+
       // 9p read-only: readable, not writable.
       expect(expectOk(await guest('cat /docs/readme.txt')).stdout).toBe('read only\n');
       const denied = await guest('sudo touch /docs/new.txt');

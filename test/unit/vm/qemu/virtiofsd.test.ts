@@ -24,6 +24,7 @@ describe('virtiofsdArgs', () => {
       '--shared-dir=/home/me/my src',
       '--sandbox=namespace',
       '--cache=auto',
+      '--thread-pool-size=0',
       '--log-level=warn',
       '--translate-uid=map:1000:0:1',
       '--translate-gid=map:1000:0:1',

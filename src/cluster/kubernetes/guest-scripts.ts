@@ -112,6 +112,9 @@ export function configureScript(version: string, files: readonly GuestFile[]): s
     'fi',
     // containerd (restarted or just booted) must answer before kubeadm or ctr talk to it.
     'i=0; until ctr version >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo "containerd does not answer" >&2; exit 1; }; sleep 0.2; done',
+    // The kubelet reads /etc/resolv.conf (a link to systemd-resolved's file) for every pod's DNS,
+    // and the guest starts resolved only once it is ready: wait for the file, up to ~60 s.
+    'i=0; until [ -s /etc/resolv.conf ]; do i=$((i+1)); [ $i -lt 300 ] || { echo "no /etc/resolv.conf: systemd-resolved did not start" >&2; exit 1; }; sleep 0.2; done',
     'systemctl enable kubelet.service >/dev/null 2>&1',
     'if [ "$kubelet_changed" = 1 ] && systemctl is-active -q kubelet; then systemctl restart kubelet; fi',
     'echo "containerd_changed=$containerd_changed"',

@@ -42,6 +42,10 @@ describe('guest scripts', () => {
     expect(s).toContain("put '/etc/it'\\''s.conf' 600 eA==");
     expect(s).toContain('ln -sfn /var/lib/kdev/kubernetes/v1.36.4/"$b" /usr/local/bin/"$b"');
     expect(s).toContain('systemctl enable kubelet.service');
+    // The guest starts systemd-resolved only after KDEV_READY: the kubelet must find its file.
+    const waitDns = s.indexOf('until [ -s /etc/resolv.conf ]');
+    expect(waitDns).toBeGreaterThan(-1);
+    expect(waitDns).toBeLessThan(s.indexOf('systemctl enable kubelet.service'));
   });
 
   it('the install script checks the sums before it moves anything and marks completion last', () => {

@@ -10,7 +10,7 @@ import { waitForReady } from '../../../src/vm/boot-watch.js';
 import type { Driver, MachineSpec } from '../../../src/vm/driver.js';
 import { pidAlive, readPidFile } from '../../../src/vm/process/processes.js';
 import { QemuDriver } from '../../../src/vm/qemu/driver.js';
-import { writeFakeGuest } from './fake-guest.js';
+import { fakeGuestSpec, writeFakeGuest } from './fake-guest.js';
 
 function have(cmd: string): boolean {
   try {
@@ -29,20 +29,15 @@ let home: string;
 let imageDir: string;
 let shareDir: string;
 
+/** The shared fake-guest machine, with a bigger disk, panic=-1 and a 9p share. */
 async function specFor(name: string, over: Partial<MachineSpec> = {}): Promise<MachineSpec> {
   const [ssh, apiServer] = (await freePorts(2)) as [number, number];
-  const { kernel, initrd } = writeFakeGuest(imageDir);
+  const base = fakeGuestSpec(imageDir, name, { ssh, apiServer });
   return {
-    name,
-    cpus: 1,
-    memoryMiB: 512,
+    ...base,
     diskMiB: 2048,
-    image: { kernel, initrd, cmdline: 'console=ttyS0 panic=-1', arch: 'x86_64' },
+    image: { ...base.image, cmdline: 'console=ttyS0 panic=-1' },
     mounts: [{ hostPath: shareDir, guestPath: '/src', type: '9p', tag: 'kdev0' }],
-    forwards: [
-      { name: 'ssh', guestPort: 22, hostPort: ssh },
-      { name: 'apiserver', guestPort: 8443, hostPort: apiServer },
-    ],
     options: { accel: 'tcg' },
     ...over,
   };

@@ -7,8 +7,7 @@ set -eu
 . /usr/lib/kdev/common.sh
 
 mnt=/mnt/kdev-data
-# Keep in step with the bind mounts of /etc/kdev/data.fstab.
-persistent="/var/lib/containerd /var/lib/kubelet /var/lib/cni /var/lib/kdev /etc/kubernetes /var/log /data"
+fstab=/etc/kdev/data.fstab
 mount_opts=noatime,noinit_itable
 
 if ! kdev_disk kdev-data ext4; then
@@ -39,19 +38,20 @@ fi
 # Mount points the image lacks, and on the first boot the directories on the
 # disk, seeded with what the image ships there (e.g. the /var/log layout).
 # Later boots find everything in place and exec nothing here.
+# The persistent folders are the bind targets of $fstab (read with builtins).
 missing=
-for d in $persistent; do
+while read -r _ d _; do
+  case $d in /*) ;; *) continue ;; esac
   [ -d "$d" ] || missing="$missing $d"
   [ -d "$mnt$d" ] && continue
   missing="$missing $mnt$d"
-  set -- "$d"/*
-  if [ -e "$1" ]; then seed="${seed:-} $d"; fi
-done
+  if [ -d "$d" ]; then seed="${seed:-} $d"; fi
+done <"$fstab"
 # shellcheck disable=SC2086 # word splitting wanted: the lists hold plain paths
 if [ -n "$missing" ]; then mkdir -p $missing; fi
 for d in ${seed:-}; do cp -a "$d/." "$mnt$d/"; done
 # All binds in one process: every exec costs a fraction of a second under TCG.
-mount -a -T /etc/kdev/data.fstab
-# journald keeps the journal in /run until systemd-journal-flush.service;
+mount -a -T "$fstab"
+# journald keeps the journal in /run until kdev-journal-flush.service;
 # this directory on the disk makes it persistent from then on.
 [ -d /var/log/journal ] || mkdir /var/log/journal

@@ -52,11 +52,22 @@ export interface IpResult {
   apiServer: { host: string; port: number };
 }
 
-/** The guest's own IPv4 address (behind hostfwd drivers it is reachable only through the forwards). */
+/**
+ * The guest's own IPv4 address: the one its DHCP lease recorded (vfkit --network vmnet), else as
+ * the guest reports it (behind hostfwd drivers it is reachable only through the forwards).
+ */
 export async function machineIp(name: string, logger?: Logger): Promise<IpResult> {
   const driver = await requireRunning(name, logger);
   const { host, port } = await sshEndpointOf(driver);
   const ssh = { host, port };
+  const runtime = await driver.runtimeInfo();
+  const ip = runtime.guestIp ?? (await guestReportedIp(name, driver, logger));
+  const api = await endpointOf(driver, API_SERVER_FORWARD);
+  const ipDiscovery = runtime.ipDiscovery ?? driver.info().ipDiscovery;
+  return { ip, ipDiscovery, ssh, apiServer: { host: api.host, port: api.port } };
+}
+
+async function guestReportedIp(name: string, driver: Driver, logger?: Logger): Promise<string> {
   const r = await (
     await sshTo(name, driver, logger)
   ).exec(['ip', '-4', '-o', 'route', 'get', '1.1.1.1'], {
@@ -65,6 +76,5 @@ export async function machineIp(name: string, logger?: Logger): Promise<IpResult
   const ip = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
   if (!ip)
     throw new KdevError('VM_ERROR', 'the guest reported no IPv4 address', { hints: ['See: kdev logs'] });
-  const api = await endpointOf(driver, API_SERVER_FORWARD);
-  return { ip, ipDiscovery: driver.info().ipDiscovery, ssh, apiServer: { host: api.host, port: api.port } };
+  return ip;
 }

@@ -39,7 +39,9 @@ export default class Start extends KdevCommand<typeof Start> {
     }),
     'no-kubernetes': Flags.boolean({ description: 'Start the machine only, without Kubernetes' }),
     'qemu-accel': Flags.string({ description: 'QEMU accelerator: auto, hvf, kvm or tcg' }),
-    network: Flags.string({ description: 'Network back end: user (QEMU slirp) or gvproxy' }),
+    network: Flags.string({
+      description: 'Network back end: user (QEMU slirp), gvproxy, or vmnet (vfkit only: macOS NAT)',
+    }),
     'iso-url': Flags.string({ description: 'Guest image: a folder, file or http(s) URL' }),
     mount: Flags.string({
       description:

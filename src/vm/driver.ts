@@ -18,6 +18,8 @@ export type DiskFormat = 'qcow2' | 'raw';
 /** bzImage: compressed x86 kernel; vmlinux: uncompressed x86 (PVH) ELF; Image: uncompressed arm64. */
 export type KernelForm = 'bzImage' | 'vmlinux' | 'Image';
 
+export type IpDiscovery = 'hostfwd' | 'dhcp-leases';
+
 export interface DriverInfo {
   name: DriverName;
   /** Mount transports this driver can offer the guest, best first. */
@@ -28,8 +30,12 @@ export interface DriverInfo {
   diskFormat: DiskFormat;
   /** Kernel forms it can boot directly, best first. */
   kernelForms: KernelForm[];
-  /** hostfwd: reached only through forwards on 127.0.0.1; dhcp-leases: also by its own IP. */
-  ipDiscovery: 'hostfwd' | 'dhcp-leases';
+  /**
+   * With the default network mode. hostfwd: reached only through forwards on 127.0.0.1;
+   * dhcp-leases: the guest's own IP comes from the host's DHCP server (RuntimeInfo says which
+   * one the current boot used).
+   */
+  ipDiscovery: IpDiscovery;
   /** Names of the driver-specific options (MachineSpec.options) it accepts, e.g. qemu's 'accel'. */
   options: string[];
 }
@@ -89,6 +95,10 @@ export interface RuntimeInfo {
   accel?: string;
   /** The hypervisor's pid while it runs. */
   pid?: number;
+  /** How the last boot's guest address was found, when its network mode differs from the default's. */
+  ipDiscovery?: IpDiscovery;
+  /** The guest's own address as the host's DHCP server leased it (dhcp-leases only). */
+  guestIp?: string;
   /** Helper processes (e.g. virtiofsd) that should run beside the hypervisor but do not. */
   problems?: string[];
 }

@@ -7,8 +7,12 @@ export type DriverName = (typeof DRIVER_NAMES)[number];
 export const QEMU_ACCELS = ['auto', 'hvf', 'kvm', 'tcg'] as const;
 export type QemuAccel = (typeof QEMU_ACCELS)[number];
 
-/** user: QEMU's slirp with hostfwd; gvproxy: containers/gvisor-tap-vsock, forwards through its API. */
-export const NETWORK_MODES = ['user', 'gvproxy'] as const;
+/**
+ * user: QEMU's slirp with hostfwd; gvproxy: containers/gvisor-tap-vsock, forwards through its API;
+ * vmnet: vfkit only, macOS's own NAT (Virtualization.framework), the guest's address from its DHCP
+ * lease and forwards through kdev's own forwarder (network/tcp-forwarder.ts).
+ */
+export const NETWORK_MODES = ['user', 'gvproxy', 'vmnet'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export const MOUNT_TYPES = ['9p', 'virtiofs'] as const;

@@ -14,6 +14,7 @@ import type {
   Forward,
   MachineSpec,
   MachineState,
+  NetworkMode,
   RuntimeInfo,
   StopOptions,
 } from '../driver.js';
@@ -69,7 +70,7 @@ export interface LaunchOptions {
   /** Helper processes already running (and recorded) for this boot. */
   helpers: ProcessRecord[];
   /** Facts of this boot for the record. */
-  runtime: { network: 'user' | 'gvproxy'; accel?: string; accelReason?: string };
+  runtime: { network: NetworkMode; accel?: string; accelReason?: string };
   /** Whether the hypervisor is up, polled until it holds. */
   ready: () => Promise<boolean>;
   /** The error to throw when it did not come up (the machine is already ended). */

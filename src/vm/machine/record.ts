@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { lazySchema, readJsonFile, type Zod } from '../../lib/json-file.js';
 import type { Endpoint, Forward, MachineSpec, NetworkMode } from '../driver.js';
 import { GUEST_SSH_PORT } from '../network/forward.js';
-import { MOUNT_TYPES } from '../names.js';
+import { MOUNT_TYPES, NETWORK_MODES } from '../names.js';
 import type { ProcessRecord } from '../process/processes.js';
 
 const imageSchema = (z: Zod) =>
@@ -62,8 +62,10 @@ const runtimeSchema = (z: Zod) =>
     /** The accelerator actually used (qemu), and why it was chosen. */
     accel: z.string().optional(),
     accelReason: z.string().optional(),
-    /** The network back end of this boot (qemu: user or gvproxy). */
-    network: z.enum(['user', 'gvproxy']).optional(),
+    /** The network back end of this boot (qemu: user or gvproxy; vfkit: gvproxy or vmnet). */
+    network: z.enum(NETWORK_MODES).optional(),
+    /** vmnet: the guest's address from macOS's DHCP lease for this boot. */
+    guestIp: z.ipv4().optional(),
     /** The forwards of this boot (endpoints() reports these while it runs). */
     forwards: z.array(forwardSchema(z)).optional(),
     processes: z.array(processSchema(z)),
@@ -114,6 +116,7 @@ export interface MachineRuntime {
   accel?: string;
   accelReason?: string;
   network?: NetworkMode;
+  guestIp?: string;
   forwards?: Forward[];
   processes: ProcessRecord[];
 }

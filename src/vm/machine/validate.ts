@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KdevError } from '../../lib/errors.js';
 import { pathExists } from '../../lib/fs-atomic.js';
-import type { DriverInfo, MachineSpec } from '../driver.js';
+import type { DriverInfo, MachineSpec, NetworkMode } from '../driver.js';
 import { validateForwards } from '../network/forward.js';
 
 const MIN_MEMORY_MIB = 512;
@@ -46,6 +46,10 @@ export function validateSpec(
       info.options.length ? `Its options: ${info.options.join(', ')}` : `It takes no options`,
     ]);
   }
+  const network = spec.options.network;
+  if (network !== undefined && !(info.networkModes as readonly string[]).includes(network)) {
+    throw unsupportedNetwork(info.name, network, info.networkModes);
+  }
   const tags = new Set<string>();
   for (const m of spec.mounts) {
     if (!info.mountTypes.includes(m.type)) {
@@ -67,6 +71,22 @@ export function validateSpec(
       hints: ['Set KDEV_HOME to a shorter path, or use a shorter profile name'],
     });
   }
+}
+
+// Which driver offers a mode another driver lacks, for the hint.
+const OFFERED_BY: Record<NetworkMode, string> = {
+  user: "user is QEMU's slirp: --driver qemu",
+  gvproxy: 'gvproxy works with both drivers',
+  vmnet: "vmnet is macOS's own NAT through Virtualization.framework: --driver vfkit (macOS only)",
+};
+
+/** One line for a --network the driver does not offer, with its modes and who has this one. */
+export function unsupportedNetwork(driver: string, mode: string, modes: readonly NetworkMode[]): KdevError {
+  const elsewhere = (OFFERED_BY as Record<string, string | undefined>)[mode];
+  return bad(`unknown --network "${mode}" for the ${driver} driver`, [
+    `Use one of: ${modes.join(', ')}`,
+    ...(elsewhere ? [elsewhere] : []),
+  ]);
 }
 
 /** The guest kernel and initrd exist, and every mount source is a folder. */

@@ -3,7 +3,8 @@
 // would not start with them.
 import { KdevError } from '../../lib/errors.js';
 import type { StartFailure } from '../machine/base-driver.js';
-import { isQemuAccel, NETWORK_MODES, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';
+import { unsupportedNetwork } from '../machine/validate.js';
+import { isQemuAccel, QEMU_ACCELS, type NetworkMode, type QemuAccel } from '../names.js';
 
 export interface QemuOptions {
   accel: QemuAccel;
@@ -11,7 +12,7 @@ export interface QemuOptions {
 }
 
 export const QEMU_OPTION_NAMES = ['accel', 'network'];
-export const QEMU_NETWORK_MODES: readonly NetworkMode[] = NETWORK_MODES;
+export const QEMU_NETWORK_MODES: readonly NetworkMode[] = ['user', 'gvproxy'];
 
 export function parseQemuOptions(options: Record<string, string>): QemuOptions {
   for (const key of Object.keys(options)) {
@@ -29,9 +30,7 @@ export function parseQemuOptions(options: Record<string, string>): QemuOptions {
   }
   const network = options.network ?? 'user';
   if (!(QEMU_NETWORK_MODES as readonly string[]).includes(network)) {
-    throw new KdevError('BAD_INPUT', `unknown --network "${network}" for the qemu driver`, {
-      hints: [`Use one of: ${QEMU_NETWORK_MODES.join(', ')}`],
-    });
+    throw unsupportedNetwork('qemu', network, QEMU_NETWORK_MODES);
   }
   return { accel, network: network as NetworkMode };
 }

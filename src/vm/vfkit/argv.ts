@@ -19,6 +19,13 @@ export interface VfkitShare {
   tag: string;
 }
 
+/**
+ * gvproxy: the datagram socket of gvproxy's `-listen-vfkit`, and the MAC its static lease needs
+ * (GVPROXY_GUEST_MAC, network/gvproxy.ts). nat: Virtualization.framework's NAT attachment, where
+ * macOS's vmnet and bootpd lease the guest an address (192.168.64.0/24 by default) for its MAC.
+ */
+export type VfkitNetwork = { kind: 'gvproxy'; socket: string; mac: string } | { kind: 'nat'; mac: string };
+
 export interface VfkitArgvOptions {
   cpus: number;
   memoryMiB: number;
@@ -28,10 +35,7 @@ export interface VfkitArgvOptions {
   cmdline: string;
   disks: VfkitDisk[];
   shares: VfkitShare[];
-  /** gvproxy's `-listen-vfkit` unixgram socket. */
-  networkSocket: string;
-  /** gvproxy's static lease needs GVPROXY_GUEST_MAC (network/gvproxy.ts). */
-  mac: string;
+  network: VfkitNetwork;
   consoleLog: string;
   /** vfkit's REST API socket (`--restful-uri unix://…`). */
   restSocket: string;
@@ -66,7 +70,7 @@ export function buildVfkitArgv(o: VfkitArgvOptions): { binary: string; args: str
   }
   args.push(
     '--device',
-    `virtio-net,unixSocketPath=${vfkitValue(o.networkSocket)},mac=${o.mac}`,
+    netDevice(o.network),
     '--device',
     'virtio-rng',
     '--device',
@@ -75,6 +79,14 @@ export function buildVfkitArgv(o: VfkitArgvOptions): { binary: string; args: str
     `unix://${o.restSocket}`,
   );
   return { binary: o.binary ?? 'vfkit', args };
+}
+
+function netDevice(n: VfkitNetwork): string {
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(n.mac)) {
+    throw new KdevError('INTERNAL', `MAC address "${n.mac}" is not six lower-case hex octets`);
+  }
+  const attachment = n.kind === 'nat' ? 'nat' : `unixSocketPath=${vfkitValue(n.socket)}`;
+  return `virtio-net,${attachment},mac=${n.mac}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 // What a vfkit machine needs from the host, each refusal one line with what to do about it:
 // macOS 13+ (Linux boot loader with the devices used here), a vfkit new enough for them, a
-// gvproxy, a guest of the host's own architecture (Virtualization.framework does not emulate),
+// gvproxy (unless --network vmnet), a guest of the host's own architecture (Virtualization.framework does not emulate),
 // and room for the data disk.
 import fs from 'node:fs/promises';
 import { KdevError } from '../../lib/errors.js';
@@ -75,14 +75,15 @@ function hostArchOf(hostArch: string): Arch | undefined {
 
 export interface VfkitTools {
   vfkit: string;
-  gvproxy: string;
+  /** Absent when the machine does not use it (--network vmnet). */
+  gvproxy?: string;
   vfkitVersion: Version;
 }
 
 /** Every check, in the order a user would fix them; returns the tools' paths. */
 export async function checkVfkitHost(
   p: VfkitHostProbes,
-  want: { guestArch: Arch; storeDir: string },
+  want: { guestArch: Arch; storeDir: string; gvproxy: boolean },
 ): Promise<VfkitTools> {
   requireMacos(p.platform);
 
@@ -121,8 +122,8 @@ export async function checkVfkitHost(
     );
   }
 
-  const gvproxy = await findGvproxy(p);
-  if (!gvproxy) {
+  const gvproxy = want.gvproxy ? await findGvproxy(p) : undefined;
+  if (want.gvproxy && !gvproxy) {
     throw new KdevError(
       'MISSING_TOOL',
       'gvproxy is not installed (kdev networks vfkit machines through it)',

@@ -12,6 +12,14 @@ describe('parseQemuOptions', () => {
     });
   });
 
+  it('refuses vmnet with a hint to the driver that has it', () => {
+    expect(() => parseQemuOptions({ network: 'vmnet' })).toThrow(
+      expect.objectContaining({
+        hints: ['Use one of: user, gvproxy', expect.stringMatching(/--driver vfkit/)],
+      }),
+    );
+  });
+
   it.each([
     [{ network: 'vmnet' }, 'unknown --network "vmnet" for the qemu driver'],
     [{ accel: 'warp' }, 'unknown --qemu-accel "warp"'],

@@ -10,8 +10,7 @@ const base: Omit<VfkitArgvOptions, 'kernel' | 'initrd'> = {
     { path: '/m/seed.img', deviceId: 'kdev-seed', readOnly: true },
   ],
   shares: [{ hostPath: '/Users/me/src', tag: 'kdev0' }],
-  networkSocket: '/m/gvp-vfk.sock',
-  mac: GVPROXY_GUEST_MAC,
+  network: { kind: 'gvproxy', socket: '/m/gvp-vfk.sock', mac: GVPROXY_GUEST_MAC },
   consoleLog: '/m/console.log',
   restSocket: '/m/vfkit.sock',
 };
@@ -45,6 +44,31 @@ describe('buildVfkitArgv', () => {
       '--device', 'virtio-serial,logFilePath=/m/console.log',
       '--restful-uri', 'unix:///m/vfkit.sock',
     ]); // prettier-ignore
+  });
+
+  it('attaches the NIC to macOS NAT for --network vmnet, with no socket', () => {
+    const { args } = buildVfkitArgv({
+      ...base,
+      kernel: '/img/Image',
+      initrd: '/img/initrd',
+      shares: [],
+      network: { kind: 'nat', mac: '5a:0c:12:ab:00:7f' },
+    });
+    expect(args).toEqual([
+      '--cpus', '2', '--memory', '4096',
+      '--bootloader', 'linux,kernel=/img/Image,initrd=/img/initrd,cmdline="console=hvc0 panic=-1 quiet"',
+      '--device', 'virtio-blk,path=/m/data.raw,deviceId=kdev-data',
+      '--device', 'virtio-blk,path=/m/seed.img,deviceId=kdev-seed,readonly',
+      '--device', 'virtio-net,nat,mac=5a:0c:12:ab:00:7f',
+      '--device', 'virtio-rng',
+      '--device', 'virtio-serial,logFilePath=/m/console.log',
+      '--restful-uri', 'unix:///m/vfkit.sock',
+    ]); // prettier-ignore
+  });
+
+  it('refuses a MAC vfkit would misread', () => {
+    const network = { kind: 'nat' as const, mac: '5a:c:12:ab:0:7f' };
+    expect(() => buildVfkitArgv({ ...base, kernel: 'k', initrd: 'i', network })).toThrow(/six lower-case/);
   });
 
   it('refuses a path with a comma (vfkit has no escape for it)', () => {

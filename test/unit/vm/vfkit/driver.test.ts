@@ -84,9 +84,29 @@ describe('VfkitDriver.validate', () => {
     expect(fs.existsSync(path.join(dir, 'home'))).toBe(false);
   });
 
+  it('takes --network vmnet without gvproxy on the host', async () => {
+    const noGvproxy = { ...mac(), env: { KDEV_VFKIT: '/opt/homebrew/bin/vfkit' } };
+    const d = new VfkitDriver('dev', { platform: 'darwin', hostProbes: noGvproxy });
+    await expect(d.validate({ ...spec(image), options: { network: 'vmnet' } })).resolves.toBeUndefined();
+    await expect(d.validate(spec(image))).rejects.toMatchObject({
+      code: 'MISSING_TOOL',
+      message: expect.stringMatching(/^gvproxy is not installed/),
+    });
+  });
+
+  it("refuses qemu's --network user in one line naming its own modes", async () => {
+    const d = new VfkitDriver('dev', { platform: 'darwin', hostProbes: mac() });
+    await expect(d.validate({ ...spec(image), options: { network: 'user' } })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: 'unknown --network "user" for the vfkit driver',
+      hints: ['Use one of: gvproxy, vmnet', "user is QEMU's slirp: --driver qemu"],
+    });
+  });
+
   it('declares what it offers', () => {
     expect(new VfkitDriver('dev').info()).toMatchObject({
-      networkModes: ['gvproxy'],
+      networkModes: ['gvproxy', 'vmnet'],
+      options: ['network'],
       diskFormat: 'raw',
       mountTypes: ['virtiofs'],
       ipDiscovery: 'hostfwd',

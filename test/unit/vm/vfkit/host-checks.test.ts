@@ -29,7 +29,7 @@ function probes(over: Partial<VfkitHostProbes> & { outputs?: Record<string, stri
     ...over,
   };
 }
-const want = { guestArch: 'aarch64' as const, storeDir: '/Users/me/.kdev' };
+const want = { guestArch: 'aarch64' as const, storeDir: '/Users/me/.kdev', gvproxy: true };
 
 describe('version parsing', () => {
   it.each([
@@ -116,5 +116,10 @@ describe('checkVfkitHost', () => {
       code: 'MISSING_TOOL',
       message: expect.stringMatching(/^gvproxy is not installed/),
     });
+  });
+
+  it('needs no gvproxy for --network vmnet', async () => {
+    const tools = await checkVfkitHost(probes({ env: {} }), { ...want, gvproxy: false });
+    expect(tools.gvproxy).toBeUndefined();
   });
 });

@@ -47,7 +47,7 @@ export async function waitForLease(o: LeaseWait): Promise<string> {
 function noLease(o: LeaseWait): KdevError {
   return new KdevError(
     'TIMEOUT',
-    `the guest got no DHCP lease from macOS within ${Math.round(o.timeoutMs / 1000)} s (MAC ${o.mac}, ${o.file})`,
+    `the guest got no DHCP lease from macOS within ${Math.round(o.timeoutMs / 100) / 10} s (MAC ${o.mac}, ${o.file})`,
     {
       hints: [
         'A VPN client or firewall that takes 192.168.64.0/24 keeps vmnet from serving it: disconnect it and retry',

@@ -15,6 +15,7 @@ const common = {
 export default {
   // A global option in jest (not per project); e2e tests pass their own, longer ones.
   testTimeout: 120_000,
+  testSequencer: '<rootDir>/test/sequencer.js',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prints the readiness line the host waits for on the serial console, once
-# sshd and containerd are up (this unit is ordered after both), then one line
+# sshd and containerd are up (this unit is ordered after both) and the NIC has
+# its DHCP address, then one line
 # of boot phase times from the guest's own clock (seconds since the kernel
 # started), for bench/guest-boot:
 #   KDEV_BOOT_TIMES ready=U initrd_start=A initrd_end=B userspace=C data=D containerd=E sshd=F
@@ -14,7 +15,22 @@ ssh_up=no
 for u in ssh.service sshd.service; do
   systemctl is-active --quiet "$u" && ssh_up=yes
 done
-if [ "$ssh_up" = yes ] && systemctl is-active --quiet containerd.service; then
+# Ready means reachable: the host's forwards (QEMU's hostfwd, gvproxy) and a
+# vmnet host connect to the address DHCP gives the virtio NIC, so an sshd up
+# before that lease has nobody to answer. Wait for it (networkd usually has
+# it long before containerd is up).
+ipv4=""
+i=0
+while [ $i -lt 240 ]; do
+  ipv4=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ print $4; exit }')
+  [ -n "$ipv4" ] && break
+  sleep 0.5
+  i=$((i + 1))
+done
+if [ -z "$ipv4" ]; then
+  echo "kdev: not ready (no IPv4 address from DHCP after 120 s)" >/dev/console
+  exit 1
+elif [ "$ssh_up" = yes ] && systemctl is-active --quiet containerd.service; then
   echo KDEV_READY >/dev/console
 else
   echo "kdev: not ready (sshd up: $ssh_up, containerd: $(systemctl is-active containerd.service))" >/dev/console

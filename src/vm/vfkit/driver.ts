@@ -224,15 +224,16 @@ export class VfkitDriver extends BaseDriver<VfkitTools, VfkitDriverDeps> {
   ): Promise<Partial<RuntimeInfo>> {
     if (record?.runtime?.network !== 'vmnet') return {};
     const fwd = processes.find((p) => p.role === FORWARDER_ROLE);
-    const dead = hv && fwd && !(await isRunning(fwd, this.platform));
+    // While the VM runs, its forwards need the forwarder (none if a start was killed mid-way).
+    const forwarderDown = hv !== undefined && !(fwd && (await isRunning(fwd, this.platform)));
     return {
       ipDiscovery: 'dhcp-leases',
       ...(record.runtime.guestIp ? { guestIp: record.runtime.guestIp } : {}),
-      ...(dead
+      ...(hv
         ? {
-            problems: [
-              `the port forwarder (pid ${fwd.pid}) is not running: restart the machine; see ${fwd.logFile}`,
-            ],
+            problems: forwarderDown
+              ? [`the port forwarder is not running: restart the machine${fwd ? `; see ${fwd.logFile}` : ''}`]
+              : [],
           }
         : {}),
     };

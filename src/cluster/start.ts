@@ -8,6 +8,7 @@ import { waitForReady } from '../vm/boot-watch.js';
 import type { Driver, DriverInfo, MachineSpec, MachineState } from '../vm/driver.js';
 import { checkImageSource, resolveGuestImage } from '../vm/image.js';
 import { machineFiles } from '../vm/machine/files.js';
+import { unsupportedNetwork } from '../vm/machine/validate.js';
 import { MOUNT_TYPES, type MountType, type QemuAccel } from '../vm/names.js';
 import { loadDriver } from '../vm/registry.js';
 import { sshTo } from './access.js';
@@ -452,7 +453,7 @@ export async function startMachine(
   const startedAt = Date.now();
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
-  await resolveSettings(req);
+  await refuseUnofferedNetwork(req, await resolveSettings(req), deps);
   if (req.addons?.length) {
     const { checkRequestedAddons } = await import('./addons/addons.js');
     await checkRequestedAddons(req.addons, req.kubernetes);
@@ -465,6 +466,18 @@ export async function startMachine(
   } finally {
     await release();
   }
+}
+
+/** A --network the new profile's driver lacks (vmnet on qemu); an existing profile keeps its own. */
+async function refuseUnofferedNetwork(
+  req: StartRequest,
+  wanted: Awaited<ReturnType<typeof resolveSettings>>,
+  deps: StartDeps,
+): Promise<void> {
+  if (!wanted.network || (await loadProfile(req.profile).catch(() => undefined))) return;
+  const info = (await deps.createDriver(wanted.driver, req.profile, req.logger)).info();
+  if (!info.networkModes.includes(wanted.network))
+    throw unsupportedNetwork(info.name, wanted.network, info.networkModes);
 }
 
 async function startResult(ctx: StartContext, startedAt: number): Promise<StartResult> {

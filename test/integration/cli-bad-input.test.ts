@@ -36,6 +36,14 @@ describe('bad input is one clear line (real process)', () => {
     expect(await fs.readdir(home.dir())).toEqual([]);
   });
 
+  test('--network vmnet on the qemu driver: one line naming the driver that has it, nothing written', async () => {
+    const r = await kdev(['start', '--no-kubernetes', '--driver', 'qemu', '--network', 'vmnet']);
+    expect(r.exitCode).toBe(2);
+    expect(errorLines(r.stderr)).toEqual(['✖ unknown --network "vmnet" for the qemu driver']);
+    expect(r.stderr).toMatch(/--driver vfkit/);
+    expect(await fs.readdir(home.dir())).toEqual([]);
+  });
+
   test('a start that fails in a step prints its error once', async () => {
     const missing = path.join(home.dir(), 'no-such-image');
     const r = await kdev(['start', '--no-kubernetes', '--iso-url', missing]);

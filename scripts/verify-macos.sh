@@ -6,7 +6,8 @@
 #   4. QEMU on gvproxy (-netdev stream to -listen-qemu): static lease, SSH through the forward
 #   5. vfkit: boot (Image, initrd, hvc0 console), disks found by serial, gvproxy over unixgram,
 #      REST state, graceful Stop and forced stop, data kept across stop/start
-#   6. every listening port of the machine's helpers is on 127.0.0.1; the guest cannot reach
+#   6. vfkit --network vmnet: NAT device, the guest's DHCP lease found, forwards by kdev's forwarder
+#   7. every listening port of the machine's helpers is on 127.0.0.1; the guest cannot reach
 #      gvproxy's API on 192.168.127.1:80 (needs an image with /etc/kdev/guard.nft)
 #
 # Usage, from a clone of the repository (Apple silicon or Intel, macOS 13+):
@@ -112,6 +113,14 @@ check "vfkit: guest cannot use gvproxy's API" api_blocked vf
 check "vfkit: data survives graceful Stop + start" persists vf --driver vfkit
 check "vfkit: forced stop" kdev stop -p vf --force
 check "vfkit: delete leaves nothing" sh -c "node bin/run.js delete -p vf && ! pgrep -f '$KDEV_HOME/machines/vf/'"
+
+echo "== vfkit on macOS NAT (--network vmnet)"
+lease_is_guest_ip() { local ip; ip=$(kdev ip -p "$1") && guest "$1" "ip -4 -o addr show | grep -q 'inet $ip/'"; }
+check "vfkit-vmnet: start (lease found, forwarder up)" start -p vn --driver vfkit --network vmnet
+check "vfkit-vmnet: kdev ip is the guest's own address" lease_is_guest_ip vn
+check "vfkit-vmnet: ports on 127.0.0.1 only" only_loopback vn
+check "vfkit-vmnet: stop + start finds the new lease" sh -c "node bin/run.js stop -p vn && node bin/run.js start -p vn"
+check "vfkit-vmnet: delete leaves nothing" sh -c "node bin/run.js delete -p vn && ! pgrep -f '$KDEV_HOME/machines/vn/'"
 
 echo
 echo "== summary ($(sw_vers -productVersion), $(uname -m), $(vfkit --version 2>&1 | head -n 1))"

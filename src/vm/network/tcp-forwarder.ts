@@ -55,6 +55,18 @@ function parseArgs(argv: string[]): Options {
   return o as Options;
 }
 
+// The last failure to reach the guest, logged once until it changes (clients retry in a loop).
+let lastFailure = '';
+
+function noteFailure(target: string, guestPort: number, err: NodeJS.ErrnoException): void {
+  const line = `cannot reach ${target}:${guestPort}: ${err.code ?? err.message}`;
+  if (line === lastFailure) return;
+  lastFailure = line;
+  // macOS 15+ answers "no route to host" to a program without Local Network permission.
+  const why = err.code === 'EHOSTUNREACH' ? ' (macOS: allow your terminal Local Network access)' : '';
+  console.error(`tcp-forwarder: ${line}${why}`);
+}
+
 /** One client connection piped to the guest; either side closing or failing ends both. */
 function pipeToGuest(client: net.Socket, target: string, guestPort: number): void {
   const guest = net.connect({ host: target, port: guestPort, allowHalfOpen: true });
@@ -64,8 +76,14 @@ function pipeToGuest(client: net.Socket, target: string, guestPort: number): voi
     client.destroy();
     guest.destroy();
   };
+  guest.once('connect', () => (lastFailure = ''));
   client.on('error', end).on('close', end);
-  guest.on('error', end).on('close', end);
+  guest
+    .on('error', (err) => {
+      noteFailure(target, guestPort, err);
+      end();
+    })
+    .on('close', end);
   client.pipe(guest);
   guest.pipe(client);
 }

@@ -184,6 +184,25 @@ onLinux('tcp-forwarder (real process)', () => {
     }
   });
 
+  it('closes a client the guest refuses, and logs why once', async () => {
+    const [hostPort] = await freePorts(1);
+    const [closed] = await freePorts(1, GUEST);
+    await start([{ name: 'ssh', hostPort: hostPort!, guestPort: closed! }]);
+    // The client sees its connection end (a FIN, or a reset for the bytes it sent), no reply.
+    const attempt = () =>
+      new Promise<string>((resolve) => {
+        let reply = '';
+        const s = net.connect({ host: '127.0.0.1', port: hostPort! }, () => s.write('anyone?'));
+        s.on('data', (d: Buffer) => (reply += d.toString()));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(reply));
+      });
+    expect(await attempt()).toBe('');
+    expect(await attempt()).toBe('');
+    const log = fs.readFileSync(forwarderPaths(files).logFile, 'utf8');
+    expect(log.split(`cannot reach ${GUEST}:${closed}: ECONNREFUSED`)).toHaveLength(2);
+  });
+
   it('ends when stopped with the machine, and removes its socket', async () => {
     const [hostPort] = await freePorts(1);
     const rec = await start([{ name: 'ssh', hostPort: hostPort!, guestPort: guest.port }]);

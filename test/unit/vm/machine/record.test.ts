@@ -58,6 +58,30 @@ describe('machine record', () => {
     expect(await readMachineRecord(file)).toEqual(record);
   });
 
+  it("keeps a vmnet boot's leased guest address, and refuses one that is not IPv4", async () => {
+    const file = path.join(dir, 'machine.json');
+    const record: MachineRecord = {
+      version: 2,
+      driver: 'vfkit',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      spec: {
+        ...spec,
+        forwards: [{ name: 'ssh', guestPort: 22, hostPort: 40022 }],
+        options: { network: 'vmnet' },
+      },
+      runtime: {
+        startedAt: '2026-01-01T00:00:01.000Z',
+        network: 'vmnet',
+        guestIp: '192.168.64.9',
+        processes: [],
+      },
+    };
+    await writeMachineRecord(file, record);
+    expect(await readMachineRecord(file)).toEqual(record);
+    const bad = { ...record, runtime: { ...record.runtime!, guestIp: '192.168.64' } };
+    await expect(writeMachineRecord(file, bad)).rejects.toThrow();
+  });
+
   it('reads a version 1 record as forwards and driver options', async () => {
     const file = path.join(dir, 'machine.json');
     const v1 = {

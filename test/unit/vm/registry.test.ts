@@ -27,7 +27,7 @@ describe('loadDriver', () => {
       options: ['accel', 'network'],
     });
     const vfkit = (await loadDriver('vfkit', 'dev')).info();
-    expect(vfkit).toMatchObject({ diskFormat: 'raw', mountTypes: ['virtiofs'], options: [] });
+    expect(vfkit).toMatchObject({ diskFormat: 'raw', mountTypes: ['virtiofs'], options: ['network'] });
   });
 
   it('refuses an unknown driver with the known ones as a hint', async () => {

@@ -29,7 +29,7 @@ import {
   type HypervisorControl,
   type StartFailure,
 } from '../machine/base-driver.js';
-import { updateMachineRecord, type MachineRecord } from '../machine/record.js';
+import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import { DHCPD_LEASES_FILE } from '../network/dhcpd-leases.js';
 import { GVPROXY_GUEST_MAC } from '../network/gvproxy.js';
@@ -136,39 +136,77 @@ export class VfkitDriver extends BaseDriver<VfkitTools, VfkitDriverDeps> {
    */
   private async bootVmnet(spec: MachineSpec, record: MachineRecord, tools: VfkitTools): Promise<void> {
     const mac = vmnetMac(spec.name, record.createdAt);
-    const leases = this.deps.leasesFile ?? DHCPD_LEASES_FILE;
-    const baseline = await leaseBaseline(leases, mac);
+    const baseline = await leaseBaseline(this.leasesFile(), mac);
     await this.launchVfkit(spec, tools, { kind: 'nat', mac }, []);
     try {
       const vm = await this.liveHypervisor();
       if (!vm)
         throw new KdevError('VM_ERROR', 'vfkit exited right after it started', { hints: ['See: kdev logs'] });
-      this.debug(`waiting for the DHCP lease of ${mac} in ${leases}`);
-      const guestIp = await waitForLease({
-        file: leases,
-        mac,
-        baseline,
-        timeoutMs: this.deps.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS,
-        gone: async () => ((await isRunning(vm, this.platform)) ? undefined : 'vfkit exited'),
-      });
-      this.debug(`guest ${mac} leased ${guestIp}`);
-      const forwarder = await startForwarder({
-        files: this.files,
-        target: guestIp,
-        vmPid: vm.pid,
-        forwards: spec.forwards,
-        script: this.deps.forwarderScript,
-        logger: this.deps.logger,
-      });
-      await updateMachineRecord(this.files.record, (r) =>
-        r.runtime
-          ? { ...r, runtime: { ...r.runtime, guestIp, processes: [...r.runtime.processes, forwarder] } }
-          : r,
-      );
+      const guestIp = await this.guestLease(vm, mac, baseline);
+      await this.startRecordedForwarder(vm, guestIp, spec.forwards);
     } catch (err) {
       await this.stop({ force: true }).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A start of a running machine returns at once; a vmnet one found without its forwarder (kdev
+   * was killed while it waited for the lease, or the forwarder died) gets it back, with every
+   * forward of this boot, so kdev can reach the guest again.
+   */
+  override async start(spec: MachineSpec): Promise<void> {
+    const wasRunning = (await this.state()) === 'Running';
+    await super.start(spec);
+    if (!wasRunning) return;
+    const record = await readMachineRecord(this.files.record);
+    const runtime = record?.runtime;
+    if (runtime?.network !== 'vmnet') return;
+    const vm = await this.liveHypervisor(record);
+    const fwd = runtime.processes.find((p) => p.role === FORWARDER_ROLE);
+    if (!vm || (fwd && (await isRunning(fwd, this.platform)))) return;
+    this.debug('the port forwarder is not running; starting it again');
+    // The lease of this boot is the newest one for the MAC (no baseline is left to compare with).
+    const guestIp = runtime.guestIp ?? (await this.guestLease(vm, vmnetMac(spec.name, record!.createdAt), 0));
+    await this.startRecordedForwarder(vm, guestIp, runtime.forwards ?? spec.forwards);
+  }
+
+  private leasesFile(): string {
+    return this.deps.leasesFile ?? DHCPD_LEASES_FILE;
+  }
+
+  private async guestLease(vm: ProcessRecord, mac: string, baseline: number): Promise<string> {
+    this.debug(`waiting for the DHCP lease of ${mac} in ${this.leasesFile()}`);
+    const guestIp = await waitForLease({
+      file: this.leasesFile(),
+      mac,
+      baseline,
+      timeoutMs: this.deps.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS,
+      gone: async () => ((await isRunning(vm, this.platform)) ? undefined : 'vfkit exited'),
+    });
+    this.debug(`guest ${mac} leased ${guestIp}`);
+    return guestIp;
+  }
+
+  /** The forwarder to guestIp, recorded (with the address) in place of any earlier one. */
+  private async startRecordedForwarder(
+    vm: ProcessRecord,
+    guestIp: string,
+    forwards: Forward[],
+  ): Promise<void> {
+    const forwarder = await startForwarder({
+      files: this.files,
+      target: guestIp,
+      vmPid: vm.pid,
+      forwards,
+      script: this.deps.forwarderScript,
+      logger: this.deps.logger,
+    });
+    await updateMachineRecord(this.files.record, (r) => {
+      if (!r.runtime) return r;
+      const others = r.runtime.processes.filter((p) => p.role !== FORWARDER_ROLE);
+      return { ...r, runtime: { ...r.runtime, guestIp, processes: [...others, forwarder] } };
+    });
   }
 
   private async launchVfkit(

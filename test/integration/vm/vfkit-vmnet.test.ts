@@ -13,7 +13,7 @@ import type { CommandRunner } from '../../../src/lib/exec.js';
 import { freePorts } from '../../../src/lib/net.js';
 import type { MachineSpec } from '../../../src/vm/driver.js';
 import { machineFiles } from '../../../src/vm/machine/files.js';
-import { readMachineRecord } from '../../../src/vm/machine/record.js';
+import { readMachineRecord, writeMachineRecord } from '../../../src/vm/machine/record.js';
 import { vmnetMac } from '../../../src/vm/network/vmnet-mac.js';
 import { pidAlive, waitForExit } from '../../../src/vm/process/processes.js';
 import { VfkitDriver } from '../../../src/vm/vfkit/driver.js';
@@ -229,6 +229,24 @@ onLinux('vfkit --network vmnet (stand-in vfkit and bootpd, real forwarder)', () 
     expect((await d.runtimeInfo()).problems).toEqual([
       expect.stringMatching(/^the port forwarder is not running: restart the machine/),
     ]);
+    // kdev start on the running machine brings it back, with the same VM.
+    const vfkitPid = (await d.runtimeInfo()).pid;
+    await d.start(spec);
+    expect(await d.runtimeInfo()).toMatchObject({ pid: vfkitPid, problems: [] });
+    expect(await exchange(spec.forwards[0]!.hostPort, 'back')).toBe('guest:back');
+    // As if kdev was killed while it waited for the lease: no address, no forwarder recorded.
+    const before = (await readMachineRecord(files.record))!;
+    const fwd2 = before.runtime!.processes.find((p) => p.role === 'forwarder')!;
+    process.kill(fwd2.pid, 'SIGKILL');
+    await waitForExit(fwd2.pid, 5000);
+    const { guestIp: _dropped, ...runtime } = before.runtime!;
+    await writeMachineRecord(files.record, {
+      ...before,
+      runtime: { ...runtime, processes: runtime.processes.filter((p) => p.role !== 'forwarder') },
+    });
+    await d.start(spec);
+    expect(await d.runtimeInfo()).toMatchObject({ pid: vfkitPid, guestIp: GUEST, problems: [] });
+    expect(await exchange(spec.forwards[0]!.hostPort, 'found')).toBe('guest:found');
     await d.stop({ force: true });
     expect(await d.state()).toBe('Stopped');
   });

@@ -27,6 +27,8 @@ interface Options {
 const LOOPBACK = '127.0.0.1';
 const VM_POLL_MS = 1000;
 const MAX_REQUEST = 4096;
+// A control client that sends no request line is dropped after this long.
+const CONTROL_IDLE_MS = 10_000;
 
 const listeners = new Map<number, { guestPort: number; server: net.Server }>();
 const conns = new Set<net.Socket>();
@@ -138,6 +140,7 @@ function controlServer(target: string): net.Server {
   return net.createServer((sock) => {
     let buf = '';
     sock.setEncoding('utf8');
+    sock.setTimeout(CONTROL_IDLE_MS, () => sock.destroy());
     sock.on('error', () => sock.destroy());
     sock.on('data', (chunk: string) => {
       buf += chunk;

@@ -88,8 +88,10 @@ rm -f "$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
 (cd "$root/usr/lib/cni" && rm -f dhcp dummy host-device ipvlan macvlan sbr static vlan vrf ptp tap cni-bridge-fp)
 rm -f "$root"/usr/lib/containerd/containerd-shim-runc-fp-v1 "$root"/usr/lib/containerd/runc-fp \
   "$root"/usr/lib/containerd/loopback-v2
-# runc's contrib tools (a console-socket receiver and a pidfd test helper), 4 MB each.
-rm -f "$root"/usr/sbin/recvtty "$root"/usr/sbin/pidfd-kill
+# runc's contrib tools, 2-4 MB Go binaries each, that nothing in the guest runs: a
+# console-socket receiver, a pidfd test helper, a seccomp-notify agent, and the
+# systemd, id-mapping and rootfs-remapping test helpers.
+(cd "$root/usr/sbin" && rm -f recvtty pidfd-kill seccompagent sd-helper fs-idmap remap-rootfs)
 # iconv modules: nothing in the guest converts character sets beyond glibc's built-ins.
 rm -rf "$root"/usr/lib/*-linux-gnu/gconv
 rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/cache/debconf/*-old \

@@ -453,7 +453,7 @@ export async function startMachine(
   const startedAt = Date.now();
   // Bad input is refused before the lock, so it leaves nothing behind.
   checkImageSource(req.isoUrl, req.isoSha256);
-  await refuseUnofferedNetwork(req, await resolveSettings(req), deps);
+  await refuseUnsupported(req, await resolveSettings(req), deps);
   if (req.addons?.length) {
     const { checkRequestedAddons } = await import('./addons/addons.js');
     await checkRequestedAddons(req.addons, req.kubernetes);
@@ -468,14 +468,21 @@ export async function startMachine(
   }
 }
 
-/** A --network the new profile's driver lacks (vmnet on qemu); an existing profile keeps its own. */
-async function refuseUnofferedNetwork(
+/**
+ * The driver on the wrong OS (vfkit off macOS), or a --network the new profile's driver lacks
+ * (vmnet on qemu): refused before the lock and before any image download or build. An existing
+ * profile keeps its own driver and network.
+ */
+async function refuseUnsupported(
   req: StartRequest,
   wanted: Awaited<ReturnType<typeof resolveSettings>>,
   deps: StartDeps,
 ): Promise<void> {
-  if (!wanted.network || (await loadProfile(req.profile).catch(() => undefined))) return;
-  const info = (await deps.createDriver(wanted.driver, req.profile, req.logger)).info();
+  const existing = await loadProfile(req.profile).catch(() => undefined);
+  const driver = await deps.createDriver(existing?.driver ?? wanted.driver, req.profile, req.logger);
+  driver.checkPlatform?.();
+  if (existing || !wanted.network) return;
+  const info = driver.info();
   if (!info.networkModes.includes(wanted.network))
     throw unsupportedNetwork(info.name, wanted.network, info.networkModes);
 }

@@ -107,6 +107,11 @@ export interface Driver {
   info(): DriverInfo;
   /** The mount transports usable on this host now (helpers found), best first; info() when absent. */
   availableMountTypes?(): Promise<MountType[]>;
+  /**
+   * Optional: what can be refused before there is a spec (the host's OS), so that a start on the
+   * wrong host fails before any image download or build. Throws KdevError with hints.
+   */
+  checkPlatform?(): void;
   /** Host prerequisites and spec sanity; throws KdevError with hints. Touches nothing on disk. */
   validate(spec: MachineSpec): Promise<void>;
   /** Writes everything start() needs (shared setup through machine/, then its own files). */

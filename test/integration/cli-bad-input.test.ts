@@ -44,6 +44,20 @@ describe('bad input is one clear line (real process)', () => {
     expect(await fs.readdir(home.dir())).toEqual([]);
   });
 
+  (process.platform === 'darwin' ? test.skip : test)(
+    '--driver vfkit off macOS: one line at the host check, before any image is built, nothing written',
+    async () => {
+      const r = await kdev(['start', '--no-kubernetes', '--driver', 'vfkit']);
+      expect(r.exitCode).not.toBe(0);
+      expect(errorLines(r.stderr)).toEqual([
+        `✖ the vfkit driver needs macOS (this host is ${process.platform})`,
+      ]);
+      expect(r.stderr).toMatch(/--driver qemu/);
+      expect(r.stderr).not.toMatch(/guest image/i);
+      expect(await fs.readdir(home.dir())).toEqual([]);
+    },
+  );
+
   test('a start that fails in a step prints its error once', async () => {
     const missing = path.join(home.dir(), 'no-such-image');
     const r = await kdev(['start', '--no-kubernetes', '--iso-url', missing]);

@@ -87,6 +87,10 @@ export class VfkitDriver extends BaseDriver<VfkitTools, VfkitDriverDeps> {
     };
   }
 
+  checkPlatform(): void {
+    requireMacos(this.platform);
+  }
+
   /** Checks the host, then the spec; throws one line with a hint. Nothing is written. */
   protected async checkHost(spec: MachineSpec): Promise<VfkitTools> {
     requireMacos(this.platform);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the kdev guest image from pinned Debian 13 (trixie) packages, the
 # container runtime from sid, with mmdebstrap: the kernel (amd64: bzImage and
-# the uncompressed PVH vmlinux; arm64: Image), the whole root filesystem as one
-# compressed cpio (initrd), an EFI (and on amd64 BIOS) bootable ISO holding
-# them, cmdline, version.json, packages.txt and SHA256SUMS. Results are cached
+# the uncompressed PVH vmlinux; arm64: Image), the root filesystem as a
+# read-only erofs disk (rootfs.erofs), a small initrd (busybox and the modules
+# that mount it, see initrd/init), an EFI (and on amd64 BIOS) bootable ISO
+# holding them, cmdline, version.json, packages.txt and SHA256SUMS. Results are cached
 # by a hash of the recipe (whose package versions are all pinned), so an
 # unchanged rebuild only links files into --out. arm64 builds on x86_64
 # through qemu-user-static (binfmt registered here when missing).
@@ -12,6 +13,7 @@
 # env:   KDEV_ISO_CACHE (default ${KDEV_HOME:-$HOME/.kdev}/cache/iso-build),
 #        KDEV_ISO_CACHE_KEEP entries kept there (default 3),
 #        KDEV_INITRD_COMPRESSION=zstd|xz|lz4|none (default zstd),
+#        KDEV_ROOTFS_COMPRESSION=lz4hc|none (default lz4hc),
 #        KDEV_DEBIAN_MIRROR, KDEV_DEBIAN_SECURITY_MIRROR (default: from this
 #        host's apt sources, else deb.debian.org)
 set -euo pipefail
@@ -49,11 +51,13 @@ case $arch in
   arm64 | aarch64) arch=arm64 ;;
   *) die "--arch must be amd64 or arm64 (got '$arch')" ;;
 esac
-for tool in mmdebstrap chroot cpio zstd xz lz4 dpkg-deb grub-mkrescue xorriso mformat flock sha256sum readelf; do
-  command -v "$tool" >/dev/null || die "missing tool '$tool' (apt-get install mmdebstrap cpio zstd xz-utils lz4 grub-pc-bin grub-efi-amd64-bin xorriso mtools util-linux binutils)"
+for tool in mmdebstrap chroot cpio zstd xz lz4 dpkg-deb grub-mkrescue xorriso mformat flock sha256sum readelf mkfs.erofs; do
+  command -v "$tool" >/dev/null || die "missing tool '$tool' (apt-get install mmdebstrap cpio zstd xz-utils lz4 grub-pc-bin grub-efi-amd64-bin xorriso mtools util-linux binutils erofs-utils)"
 done
 compression=${KDEV_INITRD_COMPRESSION:-zstd}
 [[ $compression =~ ^(zstd|xz|lz4|none)$ ]] || die "KDEV_INITRD_COMPRESSION must be zstd, xz, lz4 or none"
+rootfs_compression=${KDEV_ROOTFS_COMPRESSION:-lz4hc}
+[[ $rootfs_compression =~ ^(lz4hc|none)$ ]] || die "KDEV_ROOTFS_COMPRESSION must be lz4hc or none"
 
 # A foreign root filesystem runs its maintainer scripts through qemu-user.
 # Hosts without a binfmt entry for it (containers, fresh CI machines) get one
@@ -203,7 +207,7 @@ recipe_digest() {
 }
 # Every version is pinned in packages/downloads, which recipe_digest covers.
 hash=$({
-  echo "kdev-iso-debian v2 $arch $kdev_version $compression"
+  echo "kdev-iso-debian v3 $arch $kdev_version $compression $rootfs_compression"
   recipe_digest
 } | sha256sum | cut -c1-16)
 
@@ -214,7 +218,7 @@ iso_name=kdev-$kdev_version-$arch.iso
 # bzImage stays for GRUB and for hosts whose QEMU lacks PVH. arm64 boots the
 # uncompressed Image (Virtualization.framework takes nothing else).
 if [[ $arch == amd64 ]]; then kernels=(bzImage vmlinux); else kernels=(Image); fi
-artifacts=("$iso_name" "${kernels[@]}" initrd cmdline version.json packages.txt SHA256SUMS)
+artifacts=("$iso_name" "${kernels[@]}" initrd rootfs.erofs cmdline version.json packages.txt SHA256SUMS)
 mkdir -p "$out"
 
 # Hardlink when the cache and DIR share a filesystem; the cache entry is never
@@ -340,8 +344,50 @@ else
   "$here/kernel-image.sh" arm64 "$vmlinuz" "$tmp/out/Image"
 fi
 
+# The root filesystem: read-only erofs, paged in on demand. Its /init is the
+# Buildroot image's PID 1 (a root in RAM); here initrd/init starts systemd.
+log "making rootfs.erofs ($rootfs_compression)"
+start=$SECONDS
+rm -f "$root/init"
+erofs_args=(--quiet)
+[[ $rootfs_compression == none ]] || erofs_args+=("-z$rootfs_compression")
+mkfs.erofs "${erofs_args[@]}" "$tmp/out/rootfs.erofs" "$root" >&2 || die "mkfs.erofs failed"
+log "rootfs.erofs: $(du -h "$tmp/out/rootfs.erofs" | cut -f1) in $((SECONDS - start))s"
+
+# mods_in_order NAME...: the module files (paths inside the root) that load
+# NAME, dependencies and softdeps first, each once; built-in ones need none.
+mods_in_order() {
+  local n
+  for n in "$@"; do
+    if [[ -x /sbin/modprobe ]]; then
+      /sbin/modprobe -d "$root" -S "$kver" --show-depends "$n"
+    else
+      chroot "$root" modprobe -S "$kver" --show-depends "$n"
+    fi || die "initrd module '$n' not found in $kver (is it in iso/debian/modules?)"
+  done | awk -v r="$root" '$1 == "insmod" {
+    p = $2; if (index(p, r) == 1) p = substr(p, length(r) + 1)
+    if (!seen[p]++) print p }'
+}
+
 log "packing initrd ($compression)"
 start=$SECONDS
+ird=$tmp/initrd
+mkdir -p "$ird/bin" "$ird/dev" "$ird/lib/modules"
+dpkg-deb -x "$tmp/kernel"/busybox-static_*.deb "$tmp/busybox"
+bb=$tmp/busybox/usr/bin/busybox
+[[ -x $bb ]] || bb=$tmp/busybox/bin/busybox
+[[ -x $bb ]] || die "no usr/bin/busybox in the busybox-static package"
+cp "$bb" "$ird/bin/busybox"
+install -m 0755 "$here/initrd/init" "$ird/init"
+mknod -m 0600 "$ird/dev/console" c 5 1
+# root.list: what mounts the root disk (virtio_pci is built in on amd64 but
+# may not be elsewhere). cd.list: what finds rootfs.erofs on a booted ISO.
+mods_in_order virtio_pci virtio_blk erofs overlay >"$ird/lib/modules/root.list"
+mods_in_order isofs sr_mod ata_piix ahci virtio_scsi >"$ird/lib/modules/cd.list"
+while read -r m; do
+  mkdir -p "$ird$(dirname "$m")"
+  cp "$root$m" "$ird$m"
+done < <(cat "$ird/lib/modules/root.list" "$ird/lib/modules/cd.list")
 compress() {
   # zstd -9: -19 saves about 13% of the size for 40 times the build time, and
   # the kernel decompresses either equally fast. The kernel's xz decoder only
@@ -353,7 +399,7 @@ compress() {
     none) cat ;;
   esac
 }
-(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --reproducible) | compress >"$tmp/out/initrd"
+(cd "$ird" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --reproducible) | compress >"$tmp/out/initrd"
 echo "$cmdline" >"$tmp/out/cmdline"
 log "initrd: $(du -h "$tmp/out/initrd" | cut -f1) in $((SECONDS - start))s"
 
@@ -372,6 +418,8 @@ cat >"$tmp/out/version.json" <<EOF
   "debian": "$(cat "$root/etc/debian_version")",
   "cmdline": "$cmdline",
   "initrdCompression": "$compression",
+  "rootfs": "rootfs.erofs",
+  "rootfsCompression": "$rootfs_compression",
   "built": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "recipeHash": "$hash"
 }
@@ -381,6 +429,8 @@ log "making $iso_name"
 mkdir -p "$tmp/iso/boot/grub"
 ln "$tmp/out/${kernels[0]}" "$tmp/iso/boot/${kernels[0]}"
 ln "$tmp/out/initrd" "$tmp/iso/boot/initrd"
+# initrd/init looks for it at the top of an iso9660 disk when no kdev-root disk is attached.
+ln "$tmp/out/rootfs.erofs" "$tmp/iso/rootfs.erofs"
 if [[ $arch == amd64 ]]; then
   # BIOS + EFI from the host's GRUB.
   sed -e "s|@CMDLINE@|$cmdline|" -e "s|@KERNEL@|bzImage|" "$here/grub.cfg" >"$tmp/iso/boot/grub/grub.cfg"
@@ -394,7 +444,7 @@ fi
 grub-mkrescue "${grub_args[@]}" -o "$tmp/out/$iso_name" "$tmp/iso" -- -volid KDEV >"$tmp/grub-mkrescue.log" 2>&1 ||
   { cat "$tmp/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }
 
-(cd "$tmp/out" && sha256sum "$iso_name" "${kernels[@]}" initrd cmdline version.json packages.txt >SHA256SUMS)
+(cd "$tmp/out" && sha256sum "$iso_name" "${kernels[@]}" initrd rootfs.erofs cmdline version.json packages.txt >SHA256SUMS)
 
 # rename(2) is atomic: the entry appears complete or not at all.
 mv -T "$tmp/out" "$entry"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # mmdebstrap customize hook: download (not install) the packages named in
-# KDEV_DOWNLOADS (the kernel; GRUB's arm64 modules) with mmdebstrap's own apt
+# KDEV_DOWNLOADS (the kernel, busybox for the initrd, GRUB's arm64 modules) with mmdebstrap's own apt
 # lists. Installing the kernel would pull initramfs-tools into the guest and
 # build an initramfs we never use.
 set -eu

@@ -4,7 +4,8 @@
 # its DHCP address, then one line
 # of boot phase times from the guest's own clock (seconds since the kernel
 # started), for bench/guest-boot:
-#   KDEV_BOOT_TIMES ready=U initrd_start=A initrd_end=B userspace=C data=D containerd=E sshd=F
+#   KDEV_BOOT_TIMES ready=U initrd_start=A initrd_end=B root=R userspace=C data=D containerd=E sshd=F
+# (root: when the Debian image's initrd had mounted rootfs.erofs; 0 without one)
 set -u
 # DNS (systemd-resolved, which writes /etc/resolv.conf from networkd's DHCP
 # data) starts here, not at boot: its unit orders itself before
@@ -45,11 +46,13 @@ secs() { awk -v u="${1:-0}" 'BEGIN { printf "%.2f", u / 1000000 }'; }
 mono() {
   if [ -n "$1" ]; then systemctl show -P "$2" "$1" 2>/dev/null; else systemctl show -P "$2" 2>/dev/null; fi
 }
-# The kernel logs when it starts and ends unpacking the initramfs.
+# The kernel logs when it starts and ends unpacking the initramfs, and the
+# initrd's /init when it has mounted the root.
 unpack=$(dmesg 2>/dev/null | awk -F'[][]' '
   /Trying to unpack rootfs image as initramfs/ { s = $2 + 0 }
   /Freeing initrd memory/ { e = $2 + 0 }
-  END { printf "initrd_start=%.2f initrd_end=%.2f", s, e }')
+  /kdev-init: root mounted/ { r = $2 + 0 }
+  END { printf "initrd_start=%.2f initrd_end=%.2f root=%.2f", s, e, r }')
 echo "KDEV_BOOT_TIMES ready=$up $unpack userspace=$(secs "$(mono '' UserspaceTimestampMonotonic)")" \
   "data=$(secs "$(mono kdev-data.service ActiveEnterTimestampMonotonic)")" \
   "containerd=$(secs "$(mono containerd.service ActiveEnterTimestampMonotonic)")" \

@@ -45,6 +45,13 @@ export interface GuestImage {
   initrd: string;
   cmdline: string;
   iso?: string;
+  /**
+   * The read-only root filesystem (rootfs.erofs) of a newer image, attached as a read-only
+   * virtio-blk disk with serial kdev-root: its small initrd mounts it under a tmpfs overlay
+   * instead of carrying (and unpacking) the whole root. Absent for older images, whose initrd is
+   * the whole root. Read-only because every machine of the image shares the one file.
+   */
+  rootfs?: string;
   arch: Arch;
 }
 

@@ -46,10 +46,10 @@ export interface GuestImage {
   cmdline: string;
   iso?: string;
   /**
-   * The read-only root filesystem (rootfs.erofs) of a newer image, attached as a read-only
-   * virtio-blk disk with serial kdev-root: its small initrd mounts it under a tmpfs overlay
-   * instead of carrying (and unpacking) the whole root. Absent for older images, whose initrd is
-   * the whole root. Read-only because every machine of the image shares the one file.
+   * A newer image's root filesystem (rootfs.erofs), attached as a virtio-blk disk with serial
+   * kdev-root: its small initrd mounts it under a tmpfs overlay instead of carrying (and unpacking
+   * at every boot) the whole root. Read-only, as every machine of the image shares the one file.
+   * Absent for older images, whose initrd is the whole root.
    */
   rootfs?: string;
   arch: Arch;

@@ -89,7 +89,7 @@ export function unsupportedNetwork(driver: string, mode: string, modes: readonly
   ]);
 }
 
-/** The guest kernel, initrd and rootfs (when the image has one) exist, and every mount source is a folder. */
+/** The guest kernel, initrd and any rootfs exist, and every mount source is a folder. */
 export async function checkSpecFiles(spec: MachineSpec): Promise<void> {
   for (const [what, file] of [
     ['kernel', spec.image.kernel],

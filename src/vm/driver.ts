@@ -45,6 +45,13 @@ export interface GuestImage {
   initrd: string;
   cmdline: string;
   iso?: string;
+  /**
+   * A newer image's root filesystem (rootfs.erofs), attached as a virtio-blk disk with serial
+   * kdev-root: its small initrd mounts it under a tmpfs overlay instead of carrying (and unpacking
+   * at every boot) the whole root. Read-only, as every machine of the image shares the one file.
+   * Absent for older images, whose initrd is the whole root.
+   */
+  rootfs?: string;
   arch: Arch;
 }
 

@@ -1,5 +1,6 @@
-// Finding the guest image to boot: a local folder or .iso beside its kernel and initrd, a URL
-// downloaded into the cache with checksums, or the image built on this host.
+// Finding the guest image to boot: a local folder or .iso beside its kernel and initrd (and, in
+// newer images, rootfs.erofs), a URL downloaded into the cache with checksums, or the image built
+// on this host.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +24,9 @@ export interface ResolveImageOptions {
   canBuild?: boolean;
   build?: (out: string, log: (line: string) => void, arch: Arch) => Promise<unknown>;
 }
+
+/** A newer image's read-only root filesystem, beside the (then small) initrd. */
+export const ROOTFS_FILE = 'rootfs.erofs';
 
 export function kernelFileName(arch: Arch): string {
   // arm64 kernels boot directly only uncompressed (vfkit insists on it), so the image ships `Image`.
@@ -97,7 +101,7 @@ export async function resolveGuestImage(opts: ResolveImageOptions): Promise<Gues
   if (!canBuild) {
     throw new KdevError('NOT_FOUND', 'no guest image: none was given and none has been built on this host', {
       hints: [
-        'Pass --iso-url with a kdev image (a URL, or a folder holding bzImage, initrd and cmdline)',
+        `Pass --iso-url with a kdev image (a URL, or a folder holding bzImage, initrd, cmdline and any ${ROOTFS_FILE})`,
         `Or build one as root on Linux: sudo kdev iso build --out ${localDir}`,
       ],
     });
@@ -109,7 +113,10 @@ export async function resolveGuestImage(opts: ResolveImageOptions): Promise<Gues
 
 const isoUrlHints = ['--iso-url takes an http(s) URL, a file:// URL or a path to a folder or .iso'];
 
-/** The image in dir; iso is the .iso the user pointed at, else any kdev-*.iso found there. */
+/**
+ * The image in dir; iso is the .iso the user pointed at, else any kdev-*.iso found there. The
+ * rootfs.erofs is optional: an older image has none, its initrd being the whole root.
+ */
 export async function imageFromDirectory(dir: string, arch: Arch, iso?: string): Promise<GuestImage> {
   let kernel = path.join(dir, kernelFileName(arch));
   for (const name of kernelCandidates(arch)) {
@@ -122,16 +129,27 @@ export async function imageFromDirectory(dir: string, arch: Arch, iso?: string):
   for (const f of [kernel, initrd]) {
     if (!(await pathExists(f))) {
       throw new KdevError('NOT_FOUND', `the guest image in ${dir} has no ${path.basename(f)}`, {
-        hints: [`kdev boots the kernel directly: put ${path.basename(kernel)} and initrd beside the ISO`],
+        hints: [
+          `kdev boots the kernel directly: put ${path.basename(kernel)}, initrd and any ${ROOTFS_FILE} beside the ISO`,
+        ],
       });
     }
   }
   const cmdline = (await readFileIfExists(path.join(dir, 'cmdline')))?.trim() || defaultCmdline(arch);
+  const rootfs = path.join(dir, ROOTFS_FILE);
+  const hasRootfs = await pathExists(rootfs);
   const foundIso =
     iso?.endsWith('.iso') === true
       ? iso
       : (await fs.readdir(dir)).filter((n) => /^kdev-.*\.iso$/.test(n)).map((n) => path.join(dir, n))[0];
-  return { kernel, initrd, cmdline, arch, ...(foundIso ? { iso: foundIso } : {}) };
+  return {
+    kernel,
+    initrd,
+    cmdline,
+    arch,
+    ...(foundIso ? { iso: foundIso } : {}),
+    ...(hasRootfs ? { rootfs } : {}),
+  };
 }
 
 /** The folder URL the image files are relative to: the URL itself, or the folder of a file URL. */
@@ -171,11 +189,14 @@ async function downloadImage(
   const sumsText = sumsBytes.toString('utf8');
   const sums = parseSha256Sums(sumsText);
   const kernelName = kernelCandidates(arch).find((n) => sums.has(n)) ?? kernelFileName(arch);
-  const wanted = [kernelName, 'initrd', ...(sums.has('cmdline') ? ['cmdline'] : [])];
+  const optional = ['cmdline', ROOTFS_FILE].filter((n) => sums.has(n));
+  const wanted = [kernelName, 'initrd', ...optional];
   for (const name of [kernelName, 'initrd']) {
     if (!sums.has(name)) {
       throw new KdevError('DOWNLOAD_FAILED', `${redactUrl(sumsUrl)} does not list ${name}`, {
-        hints: ['Is this a kdev guest image? It must publish bzImage (or Image), initrd and SHA256SUMS'],
+        hints: [
+          `Is this a kdev guest image? It must publish bzImage (or Image), initrd, SHA256SUMS and any ${ROOTFS_FILE}`,
+        ],
       });
     }
   }

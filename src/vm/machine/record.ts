@@ -15,6 +15,7 @@ const imageSchema = (z: Zod) =>
     initrd: z.string().min(1),
     cmdline: z.string(),
     iso: z.string().optional(),
+    rootfs: z.string().min(1).optional(),
     arch: z.enum(['x86_64', 'aarch64']),
   });
 

@@ -1,5 +1,5 @@
 // Checks of a MachineSpec every driver shares: sizes, forwards, mounts against the driver's
-// capabilities, and the files the host must already have (kernel, initrd, mount sources).
+// capabilities, and the files the host must already have (kernel, initrd, rootfs, mount sources).
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,13 +89,14 @@ export function unsupportedNetwork(driver: string, mode: string, modes: readonly
   ]);
 }
 
-/** The guest kernel and initrd exist, and every mount source is a folder. */
+/** The guest kernel, initrd and any rootfs exist, and every mount source is a folder. */
 export async function checkSpecFiles(spec: MachineSpec): Promise<void> {
   for (const [what, file] of [
     ['kernel', spec.image.kernel],
     ['initrd', spec.image.initrd],
+    ['rootfs', spec.image.rootfs],
   ] as const) {
-    if (!(await pathExists(file))) {
+    if (file !== undefined && !(await pathExists(file))) {
       throw new KdevError('NOT_FOUND', `guest ${what} ${file} does not exist`, {
         hints: ['Pass --iso-url with a kdev guest image, or rebuild the local one'],
       });

@@ -2,7 +2,7 @@
 import type { MachineSpec } from '../driver.js';
 import type { MachineFiles } from '../machine/files.js';
 import { GVPROXY_GUEST_MAC } from '../network/gvproxy.js';
-import { buildQemuArgv, type ResolvedAccel } from './argv.js';
+import { buildQemuArgv, type QemuDisk, type ResolvedAccel } from './argv.js';
 import type { VirtiofsdMount } from './virtiofsd.js';
 
 export interface MachineArgvOptions {
@@ -30,6 +30,7 @@ export function machineQemuArgv(o: MachineArgvOptions): { binary: string; args: 
     disks: [
       { id: 'data', path: f.dataDisk('qcow2'), format: 'qcow2', serial: 'kdev-data' },
       { id: 'seed', path: f.seedDisk, format: 'raw', serial: 'kdev-seed', readOnly: true },
+      ...rootDisk(spec),
     ],
     shares: spec.mounts
       .filter((m) => m.type === '9p')
@@ -43,4 +44,13 @@ export function machineQemuArgv(o: MachineArgvOptions): { binary: string; args: 
     uuid: o.uuid,
     ...(o.gvproxySocket ? { gvproxy: { socket: o.gvproxySocket, mac: GVPROXY_GUEST_MAC } } : {}),
   });
+}
+
+/**
+ * A newer image's root filesystem, which its initrd finds by serial. Read-only, so QEMU takes a
+ * shared lock: every machine booted from the image opens the same file.
+ */
+function rootDisk(spec: MachineSpec): QemuDisk[] {
+  const path = spec.image.rootfs;
+  return path ? [{ id: 'root', path, format: 'raw', serial: 'kdev-root', readOnly: true }] : [];
 }

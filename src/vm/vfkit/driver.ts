@@ -1,6 +1,7 @@
-// macOS Virtualization.framework through vfkit: direct boot of the uncompressed kernel, raw data
-// and seed disks on virtio-blk (found by serial), virtio-fs mounts, the console to a file. State
-// and stop go through vfkit's REST API. The lifecycle every driver shares is machine/base-driver's.
+// macOS Virtualization.framework through vfkit: direct boot of the uncompressed kernel, raw data,
+// seed and (newer images) read-only root disks on virtio-blk (found by serial), virtio-fs mounts,
+// the console to a file. State and stop go through vfkit's REST API. The lifecycle every driver
+// shares is machine/base-driver's.
 // Networking, by --network:
 // - gvproxy (default): the machine's own gvproxy, static lease, forwards on 127.0.0.1 through its
 //   API; no DHCP lease parsing, no sudo.
@@ -29,6 +30,7 @@ import {
   type HypervisorControl,
   type StartFailure,
 } from '../machine/base-driver.js';
+import type { MachineFiles } from '../machine/files.js';
 import { readMachineRecord, updateMachineRecord, type MachineRecord } from '../machine/record.js';
 import { checkSpecFiles, validateSpec } from '../machine/validate.js';
 import { DHCPD_LEASES_FILE } from '../network/dhcpd-leases.js';
@@ -43,7 +45,7 @@ import {
 } from '../network/tcp-forwarder-process.js';
 import { vmnetMac } from '../network/vmnet-mac.js';
 import { isRunning, type ProcessRecord } from '../process/processes.js';
-import { buildVfkitArgv, type VfkitNetwork } from './argv.js';
+import { buildVfkitArgv, type VfkitDisk, type VfkitNetwork } from './argv.js';
 import { vfkitControl, vfkitUp } from './control.js';
 import {
   checkVfkitHost,
@@ -226,10 +228,7 @@ export class VfkitDriver extends BaseDriver<VfkitTools, VfkitDriverDeps> {
       kernel: spec.image.kernel,
       initrd: spec.image.initrd,
       cmdline: spec.image.cmdline,
-      disks: [
-        { path: f.dataDisk('raw'), deviceId: 'kdev-data' },
-        { path: f.seedDisk, deviceId: 'kdev-seed', readOnly: true },
-      ],
+      disks: vfkitDisks(spec, f),
       shares: spec.mounts.map((m) => ({ hostPath: m.hostPath, tag: m.tag })),
       network,
       consoleLog: f.consoleLog,
@@ -284,6 +283,18 @@ export class VfkitDriver extends BaseDriver<VfkitTools, VfkitDriverDeps> {
   protected control(): HypervisorControl {
     return vfkitControl(this.files.controlSocket);
   }
+}
+
+/**
+ * The machine's disks: its raw data disk, its seed and, for an image that has one, the shared
+ * read-only root filesystem the initrd mounts (found by serial kdev-root).
+ */
+export function vfkitDisks(spec: MachineSpec, f: MachineFiles): VfkitDisk[] {
+  return [
+    { path: f.dataDisk('raw'), deviceId: 'kdev-data' },
+    { path: f.seedDisk, deviceId: 'kdev-seed', readOnly: true },
+    ...(spec.image.rootfs ? [{ path: spec.image.rootfs, deviceId: 'kdev-root', readOnly: true }] : []),
+  ];
 }
 
 export const createVfkitDriver = (machineName: string, deps: DriverDeps): Driver =>

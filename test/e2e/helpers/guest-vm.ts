@@ -68,11 +68,21 @@ export type GuestArch = 'x86_64' | 'aarch64';
  * folder. aarch64 gets what a vfkit machine gets: the uncompressed Image, initrd and cmdline, no
  * firmware. cortex-a72: `-cpu max` emulates pointer authentication and boots 5x slower under TCG.
  * x86_64 boots the PVH vmlinux when the image has one (no decompression), else the bzImage.
+ * A newer image's rootfs.erofs goes on a read-only disk with serial kdev-root, where its small
+ * initrd looks for the root; an older image has none (its initrd is the whole root).
  */
 export function guestMachineArgs(arch: GuestArch, image: string): { binary: string; args: string[] } {
   const cmdline = fs.readFileSync(path.join(image, 'cmdline'), 'utf8').trim();
+  const rootfs = path.join(image, 'rootfs.erofs');
+  const root = fs.existsSync(rootfs)
+    ? [
+        ...['-drive', `if=none,id=root,file=${rootfs},format=raw,readonly=on`],
+        ...['-device', 'virtio-blk-pci,drive=root,serial=kdev-root'],
+      ]
+    : [];
   const boot = (kernel: string) => [
     ...['-kernel', path.join(image, kernel), '-initrd', path.join(image, 'initrd'), '-append', cmdline],
+    ...root,
   ];
   if (arch === 'aarch64') {
     return {

@@ -16,9 +16,15 @@ const files: Record<string, string | Buffer> = {
   initrd: 'initrd bytes',
   cmdline: 'console=ttyS0 panic=-1 quiet\n',
 };
-const goodSums = Object.entries(files)
-  .map(([n, b]) => `${sha(b)}  ${n}\n`)
-  .join('');
+const sumsOf = (all: Record<string, string | Buffer>) =>
+  Object.entries(all)
+    .map(([n, b]) => `${sha(b)}  ${n}\n`)
+    .join('');
+const goodSums = sumsOf(files);
+// A newer image: the same files plus its read-only root filesystem, listed in its own SHA256SUMS.
+const rootfs = Buffer.alloc(200_000, 0xe2);
+const rootFiles: Record<string, string | Buffer> = { ...files, 'rootfs.erofs': rootfs };
+const rootSums = sumsOf(rootFiles);
 
 let server: http.Server;
 let base: string;
@@ -45,14 +51,16 @@ beforeAll(async () => {
       const ok = req.headers.authorization === `Basic ${Buffer.from('user:s3cret').toString('base64')}`;
       return ok ? res.end('private bytes') : res.writeHead(401).end('who are you');
     }
-    const m = /^\/(good|bad)\/(.+)$/.exec(url);
+    const m = /^\/(good|bad|root|badroot)\/(.+)$/.exec(url);
     const name = m?.[2];
     if (!m || !name) return res.writeHead(404).end('not found');
-    if (name === 'SHA256SUMS') return res.end(goodSums);
-    const body = files[name];
+    const withRoot = m[1] === 'root' || m[1] === 'badroot';
+    if (name === 'SHA256SUMS') return res.end(withRoot ? rootSums : goodSums);
+    const body = (withRoot ? rootFiles : files)[name];
     if (body === undefined) return res.writeHead(404).end('not found');
-    // /bad/ serves a damaged initrd under the good checksum list.
-    res.end(m[1] === 'bad' && name === 'initrd' ? 'tampered' : body);
+    // /bad/ serves a damaged initrd, /badroot/ a damaged rootfs.erofs, under the good checksum list.
+    const damaged = (m[1] === 'bad' && name === 'initrd') || (m[1] === 'badroot' && name === 'rootfs.erofs');
+    res.end(damaged ? 'tampered' : body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -140,6 +148,32 @@ describe('resolveGuestImage over http', () => {
     hits.length = 0;
     await resolveGuestImage({ isoUrl, isoSha256: pin, arch: 'x86_64' });
     expect(hits).toEqual([]);
+  });
+
+  it('downloads and verifies rootfs.erofs when SHA256SUMS lists it', async () => {
+    const isoUrl = `${base}/root/`;
+    const rootPin = sha(rootSums);
+    const img = await resolveGuestImage({ isoUrl, isoSha256: rootPin, arch: 'x86_64' });
+    const dir = path.join(home, 'cache', 'images', sha(`${isoUrl}\n${rootPin}`));
+    expect(img.rootfs).toBe(path.join(dir, 'rootfs.erofs'));
+    expect(fs.readFileSync(path.join(dir, 'rootfs.erofs')).equals(rootfs)).toBe(true);
+    expect(hits.sort()).toEqual([
+      '/root/SHA256SUMS',
+      '/root/bzImage',
+      '/root/cmdline',
+      '/root/initrd',
+      '/root/rootfs.erofs',
+    ]);
+  });
+
+  it('caches nothing when rootfs.erofs fails its checksum', async () => {
+    await expect(
+      resolveGuestImage({ isoUrl: `${base}/badroot/`, isoSha256: sha(rootSums), arch: 'x86_64' }),
+    ).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+      message: expect.stringMatching(/rootfs\.erofs/),
+    });
+    expect(cacheEntries()).toEqual([]);
   });
 
   it('caches nothing when one file fails its checksum', async () => {

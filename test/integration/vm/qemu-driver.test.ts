@@ -194,6 +194,29 @@ maybe('qemu driver (real qemu, fake guest)', () => {
     expect(fs.existsSync(path.join(home, 'machines', 'm2', 'console.log.1'))).toBe(true);
   });
 
+  it("boots two machines at once from one image's rootfs.erofs, shared read-only as kdev-root", async () => {
+    // A writable attachment would take QEMU's exclusive write lock and the second start would fail.
+    const machines = [driver('r1'), driver('r2')];
+    const rootfs = path.join(imageDir, 'rootfs.erofs');
+    const specs = [await specFor('r1'), await specFor('r2')].map((s) => ({
+      ...s,
+      image: { ...s.image, rootfs },
+    }));
+    fs.writeFileSync(rootfs, Buffer.alloc(1024 * 1024));
+    for (const [i, d] of machines.entries()) {
+      await d.create(specs[i]!);
+      await d.start(specs[i]!);
+    }
+    for (const d of machines) {
+      expect(await d.state()).toBe('Running');
+      const argv = fs.readFileSync(`/proc/${(await d.runtimeInfo()).pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain(`file=${rootfs},if=none,id=root,format=raw,readonly=on`);
+      expect(argv).toContain('virtio-blk-pci,drive=root,serial=kdev-root');
+    }
+    for (const d of machines) await d.stop({ force: true });
+    fs.rmSync(rootfs);
+  });
+
   it('force stop skips ACPI', async () => {
     const d = driver('m3');
     const spec = await specFor('m3');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseSha256Sums } from '../../../src/lib/download.js';
-import { imageBaseUrl, resolveGuestImage } from '../../../src/vm/image.js';
+import { imageBaseUrl, imageFromDirectory, resolveGuestImage } from '../../../src/vm/image.js';
 import { findIsoRecipe } from '../../../src/vm/image-build.js';
 
 const savedHome = process.env.KDEV_HOME;
@@ -43,6 +43,23 @@ describe('resolveGuestImage', () => {
     const img = await resolveGuestImage({ isoUrl: path.join(dir, 'kdev-0.1.0-amd64.iso'), arch: 'x86_64' });
     expect(img.iso).toBe(path.join(dir, 'kdev-0.1.0-amd64.iso'));
     expect(img.kernel).toBe(path.join(dir, 'bzImage'));
+  });
+
+  it('picks up rootfs.erofs beside the initrd, and leaves it out of an image without one', async () => {
+    const dir = imageDir(path.join(home, 'img'), { 'rootfs.erofs': 'erofs' });
+    expect(await imageFromDirectory(dir, 'x86_64')).toEqual({
+      kernel: path.join(dir, 'bzImage'),
+      initrd: path.join(dir, 'initrd'),
+      cmdline: 'console=ttyS0 panic=-1',
+      rootfs: path.join(dir, 'rootfs.erofs'),
+      arch: 'x86_64',
+    });
+    const old = imageDir(path.join(home, 'old'));
+    expect(await imageFromDirectory(old, 'x86_64')).not.toHaveProperty('rootfs');
+    const arm = imageDir(path.join(home, 'arm'), { Image: 'k', 'rootfs.erofs': 'erofs' });
+    expect((await resolveGuestImage({ isoUrl: arm, arch: 'aarch64' })).rootfs).toBe(
+      path.join(arm, 'rootfs.erofs'),
+    );
   });
 
   it('falls back to a default cmdline per architecture', async () => {

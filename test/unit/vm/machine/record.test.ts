@@ -82,6 +82,25 @@ describe('machine record', () => {
     await expect(writeMachineRecord(file, bad)).rejects.toThrow();
   });
 
+  it("keeps a newer image's rootfs.erofs, and refuses an empty one", async () => {
+    const file = path.join(dir, 'machine.json');
+    const record: MachineRecord = {
+      version: 2,
+      driver: 'qemu',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      spec: {
+        ...spec,
+        image: { ...spec.image, rootfs: '/i/rootfs.erofs' },
+        forwards: [{ name: 'ssh', guestPort: 22, hostPort: 40022 }],
+        options: {},
+      },
+    };
+    await writeMachineRecord(file, record);
+    expect((await readMachineRecord(file))?.spec.image.rootfs).toBe('/i/rootfs.erofs');
+    const empty = { ...record, spec: { ...record.spec, image: { ...record.spec.image, rootfs: '' } } };
+    await expect(writeMachineRecord(file, empty)).rejects.toThrow();
+  });
+
   it('reads a version 1 record as forwards and driver options', async () => {
     const file = path.join(dir, 'machine.json');
     const v1 = {

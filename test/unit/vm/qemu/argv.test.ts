@@ -1,4 +1,7 @@
+import type { MachineSpec } from '../../../../src/vm/driver.js';
+import { machineFiles } from '../../../../src/vm/machine/files.js';
 import { buildQemuArgv, escapeOpt, type QemuArgvOptions } from '../../../../src/vm/qemu/argv.js';
+import { machineQemuArgv } from '../../../../src/vm/qemu/machine-argv.js';
 
 const base: QemuArgvOptions = {
   name: 'dev',
@@ -159,5 +162,38 @@ describe('buildQemuArgv', () => {
   it('escapeOpt doubles commas only', () => {
     expect(escapeOpt('a,b,,c')).toBe('a,,b,,,,c');
     expect(escapeOpt('/plain/path')).toBe('/plain/path');
+  });
+});
+
+describe('machineQemuArgv', () => {
+  const spec: MachineSpec = {
+    name: 'dev',
+    cpus: 1,
+    memoryMiB: 1024,
+    diskMiB: 4096,
+    image: { kernel: '/img/vmlinux', initrd: '/img/initrd', cmdline: 'console=ttyS0', arch: 'x86_64' },
+    mounts: [],
+    forwards: [{ name: 'ssh', guestPort: 22, hostPort: 40022 }],
+    options: {},
+  };
+  const argv = (s: MachineSpec) =>
+    machineQemuArgv({ spec: s, files: machineFiles('dev', '/m'), accel: 'tcg', virtiofs: [], uuid: 'u' })
+      .args;
+
+  it('attaches an older image (no rootfs.erofs) with the data and seed disks only', () => {
+    expect(values(argv(spec), '-drive')).toEqual([
+      'file=/m/data.qcow2,if=none,id=data,format=qcow2,discard=unmap',
+      'file=/m/seed.img,if=none,id=seed,format=raw,readonly=on',
+    ]);
+  });
+
+  it("attaches a newer image's rootfs.erofs read-only (a shared lock) with serial kdev-root", () => {
+    const args = argv({ ...spec, image: { ...spec.image, rootfs: '/img/a,b/rootfs.erofs' } });
+    expect(values(args, '-drive')).toEqual([
+      'file=/m/data.qcow2,if=none,id=data,format=qcow2,discard=unmap',
+      'file=/m/seed.img,if=none,id=seed,format=raw,readonly=on',
+      'file=/img/a,,b/rootfs.erofs,if=none,id=root,format=raw,readonly=on',
+    ]);
+    expect(values(args, '-device')).toContain('virtio-blk-pci,drive=root,serial=kdev-root');
   });
 });

@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { CommandRunner } from '../../../../src/lib/exec.js';
 import type { MachineSpec } from '../../../../src/vm/driver.js';
 import type { VfkitHostProbes } from '../../../../src/vm/vfkit/host-checks.js';
-import { VfkitDriver } from '../../../../src/vm/vfkit/driver.js';
+import { machineFiles } from '../../../../src/vm/machine/files.js';
+import { buildVfkitArgv } from '../../../../src/vm/vfkit/argv.js';
+import { VfkitDriver, vfkitDisks } from '../../../../src/vm/vfkit/driver.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdev-vfkd-'));
 const image = path.join(dir, 'Image');
@@ -84,6 +86,14 @@ describe('VfkitDriver.validate', () => {
     expect(fs.existsSync(path.join(dir, 'home'))).toBe(false);
   });
 
+  it('refuses a rootfs.erofs that is not there, in one line naming it', async () => {
+    const d = new VfkitDriver('dev', { platform: 'darwin', hostProbes: mac() });
+    const missing = path.join(dir, 'rootfs.erofs');
+    await expect(
+      d.validate({ ...spec(image), image: { ...spec(image).image, rootfs: missing } }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND', message: `guest rootfs ${missing} does not exist` });
+  });
+
   it('takes --network vmnet without gvproxy on the host', async () => {
     const noGvproxy = { ...mac(), env: { KDEV_VFKIT: '/opt/homebrew/bin/vfkit' } };
     const d = new VfkitDriver('dev', { platform: 'darwin', hostProbes: noGvproxy });
@@ -111,5 +121,36 @@ describe('VfkitDriver.validate', () => {
       mountTypes: ['virtiofs'],
       ipDiscovery: 'hostfwd',
     });
+  });
+});
+
+describe('vfkitDisks', () => {
+  const files = machineFiles('dev', '/m');
+  const devices = (s: MachineSpec) =>
+    buildVfkitArgv({
+      ...s.image,
+      cpus: 1,
+      memoryMiB: 1024,
+      disks: vfkitDisks(s, files),
+      shares: [],
+      network: { kind: 'nat', mac: '5a:0c:12:ab:00:7f' },
+      consoleLog: '/m/console.log',
+      restSocket: '/m/vfkit.sock',
+    }).args.filter((a) => a.startsWith('virtio-blk'));
+
+  it('attaches an older image (no rootfs.erofs) with the data and seed disks only', () => {
+    expect(devices(spec(image))).toEqual([
+      'virtio-blk,path=/m/data.img,deviceId=kdev-data',
+      'virtio-blk,path=/m/seed.img,deviceId=kdev-seed,readonly',
+    ]);
+  });
+
+  it("attaches a newer image's rootfs.erofs read-only with device id kdev-root", () => {
+    const s = spec(image);
+    expect(devices({ ...s, image: { ...s.image, rootfs: '/img/rootfs.erofs' } })).toEqual([
+      'virtio-blk,path=/m/data.img,deviceId=kdev-data',
+      'virtio-blk,path=/m/seed.img,deviceId=kdev-seed,readonly',
+      'virtio-blk,path=/img/rootfs.erofs,deviceId=kdev-root,readonly',
+    ]);
   });
 });

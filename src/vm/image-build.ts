@@ -10,6 +10,8 @@ export interface BuildResult {
   out: string;
   kernel: string;
   initrd: string;
+  /** The read-only root disk (iso/debian/build.sh makes one; see GuestImage.rootfs). */
+  rootfs: string;
   durationMs: number;
 }
 
@@ -92,6 +94,7 @@ export async function buildGuestImage(
     out,
     kernel: path.join(out, arch === 'aarch64' ? 'Image' : 'vmlinux'),
     initrd: path.join(out, 'initrd'),
+    rootfs: path.join(out, 'rootfs.erofs'),
     durationMs: Date.now() - started,
   };
 }

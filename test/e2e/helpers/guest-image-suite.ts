@@ -143,6 +143,31 @@ function guestImageTests(arch: GuestArch): void {
   );
 
   test(
+    'the root is rootfs.erofs (kdev-root, read-only) under a writable tmpfs overlay; the initrd is small',
+    async () => {
+      // The initrd only mounts the root: the whole system used to be in it (73 MB).
+      expect(fs.statSync(path.join(image, 'initrd')).size).toBeLessThan(45e6);
+      const out = await guest().run(
+        [
+          'findmnt -n -o FSTYPE /',
+          'findmnt -n -o FSTYPE,OPTIONS,SOURCE --mountpoint /run/kdev/lower',
+          'findmnt -n -o FSTYPE --mountpoint /run/kdev/rw',
+        ].join('; '),
+      );
+      const [root, lower, rw] = out.trim().split('\n');
+      expect(root).toBe('overlay');
+      expect(lower).toMatch(/^erofs\s+ro\b.*\s\/dev\/(vd[a-z])$/);
+      expect(rw).toBe('tmpfs');
+      const disk = /\/dev\/(vd[a-z])$/.exec(lower ?? '')?.[1];
+      expect((await guest().run(`cat /sys/block/${disk}/serial /sys/block/${disk}/ro`)).trim()).toBe('kdev-root\n1');
+      // Writable, in RAM: a file under / lands in the overlay's upper layer.
+      await guest().run(`echo ${token} | sudo tee /etc/kdev-e2e-root >/dev/null`);
+      expect((await guest().run('sudo cat /run/kdev/rw/upper/etc/kdev-e2e-root')).trim()).toBe(token);
+    },
+    120_000 * slow,
+  );
+
+  test(
     'hostname and the 9p mount come from the seed',
     async () => {
       expect((await guest().run('hostname')).trim()).toBe('kdev-e2e');
@@ -334,6 +359,8 @@ function guestImageTests(arch: GuestArch): void {
       expect(shutdown).not.toMatch(/Failed unmounting/);
       await boot(2);
       expect((await guest().run('cat /var/lib/kdev/e2e-token')).trim()).toBe(token);
+      // What the first boot wrote to / itself was in RAM only.
+      expect((await guest().ssh('test -e /etc/kdev-e2e-root')).exitCode).toBe(1);
       expect((await guest().run('systemctl is-active containerd')).trim()).toBe('active');
       // The image imported before the reboot is still there: /var/lib/containerd persisted too.
       expect(await guest().run('sudo ctr -n kdev images ls -q')).toContain(IMAGE_NAME);

@@ -383,7 +383,9 @@ mknod -m 0600 "$ird/dev/console" c 5 1
 # root.list: what mounts the root disk (virtio_pci is built in on amd64 but
 # may not be elsewhere). cd.list: what finds rootfs.erofs on a booted ISO.
 mods_in_order virtio_pci virtio_blk erofs overlay >"$ird/lib/modules/root.list"
-mods_in_order isofs sr_mod ata_piix ahci virtio_scsi >"$ird/lib/modules/cd.list"
+cd_mods=(isofs sr_mod ahci virtio_scsi)
+[[ $arch != amd64 ]] || cd_mods+=(ata_piix)
+mods_in_order "${cd_mods[@]}" >"$ird/lib/modules/cd.list"
 while read -r m; do
   mkdir -p "$ird$(dirname "$m")"
   cp "$root$m" "$ird$m"

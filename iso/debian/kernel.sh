@@ -38,7 +38,14 @@ fi
 depmod -b "$at$stage" "$kver"
 
 names=()
+# A trailing "[amd64]" or "[arm64]" keeps a line to that architecture (the
+# kernel package's suffix).
+arch=${pkg##*-}
 while read -r item; do
+  if [[ $item =~ ^(.*)\[([a-z0-9]+)\]$ ]]; then
+    [[ ${BASH_REMATCH[2]} == "$arch" ]] || continue
+    item=${BASH_REMATCH[1]}
+  fi
   if [[ $item == */* ]]; then
     # A path glob stands for every module file it matches.
     for f in "$src"/kernel/$item; do

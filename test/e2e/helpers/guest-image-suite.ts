@@ -159,7 +159,9 @@ function guestImageTests(arch: GuestArch): void {
       expect(lower).toMatch(/^erofs\s+ro\b.*\s\/dev\/(vd[a-z])$/);
       expect(rw).toBe('tmpfs');
       const disk = /\/dev\/(vd[a-z])$/.exec(lower ?? '')?.[1];
-      expect((await guest().run(`cat /sys/block/${disk}/serial /sys/block/${disk}/ro`)).trim()).toBe('kdev-root\n1');
+      // The serial file has no trailing newline.
+      const attrs = await guest().run(`echo $(cat /sys/block/${disk}/serial) $(cat /sys/block/${disk}/ro)`);
+      expect(attrs.trim()).toBe('kdev-root 1');
       // Writable, in RAM: a file under / lands in the overlay's upper layer.
       await guest().run(`echo ${token} | sudo tee /etc/kdev-e2e-root >/dev/null`);
       expect((await guest().run('sudo cat /run/kdev/rw/upper/etc/kdev-e2e-root')).trim()).toBe(token);

@@ -38,6 +38,9 @@ systemctl --root="$root" enable systemd-networkd.service containerd.service ssh.
 # Its package enables it; ready.sh starts it instead (see there).
 systemctl --root="$root" disable systemd-resolved.service >/dev/null 2>&1
 # Each unit costs real time under TCG; none of these matter in a throwaway root.
+# The last five: /dev is devtmpfs and gets no nodes for modules not loaded (a
+# module's own node appears when it loads), and / is already in RAM (its
+# overlay's upper layer), so /tmp and /run/lock need no tmpfs of their own.
 mask=(
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
   systemd-tmpfiles-clean.timer dpkg-db-backup.timer
@@ -60,6 +63,8 @@ mask=(
   systemd-battery-check.service systemd-boot-random-seed.service
   systemd-udev-load-credentials.service modprobe@drm.service systemd-remount-fs.service
   systemd-networkd-persistent-storage.service
+  kmod-static-nodes.service systemd-tmpfiles-setup-dev-early.service systemd-tmpfiles-setup-dev.service
+  tmp.mount run-lock.mount
 )
 systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
 # Generators run before any unit starts, one exec each; none has work here

@@ -7,15 +7,6 @@
 #   KDEV_BOOT_TIMES ready=U initrd_start=A initrd_end=B root=R userspace=C data=D containerd=E sshd=F
 # (root: when the Debian image's initrd had mounted rootfs.erofs; 0 without one)
 set -u
-# DNS (systemd-resolved, which writes /etc/resolv.conf from networkd's DHCP
-# data) starts here, not at boot: its unit orders itself before
-# sysinit.target, so when enabled every service waited for its start, about
-# ten seconds of CPU under TCG. Nothing on the way to readiness resolves names.
-systemctl start --no-block systemd-resolved.service || true
-ssh_up=no
-for u in ssh.service sshd.service; do
-  systemctl is-active --quiet "$u" && ssh_up=yes
-done
 # Ready means reachable: the host's forwards (QEMU's hostfwd, gvproxy) and a
 # vmnet host connect to the address DHCP gives the virtio NIC, so an sshd up
 # before that lease has nobody to answer. Wait for it (networkd usually has
@@ -28,18 +19,31 @@ while [ $i -lt 240 ]; do
   sleep 0.5
   i=$((i + 1))
 done
+# One systemctl for all three units (every exec costs ~0.3 s under TCG): the
+# ssh unit is ssh.service on Debian, sshd.service elsewhere.
+states=$(systemctl show -P ActiveState ssh.service sshd.service containerd.service 2>/dev/null | tr '\n' ' ')
+# shellcheck disable=SC2086 # one word per unit
+set -- $states
+ssh_up=no
+[ "${1:-}" = active ] || [ "${2:-}" = active ] && ssh_up=yes
 if [ -z "$ipv4" ]; then
   echo "kdev: not ready (no IPv4 address from DHCP after 120 s)" >/dev/console
   exit 1
-elif [ "$ssh_up" = yes ] && systemctl is-active --quiet containerd.service; then
+elif [ "$ssh_up" = yes ] && [ "${3:-}" = active ]; then
+  read -r up _ </proc/uptime
   echo KDEV_READY >/dev/console
 else
-  echo "kdev: not ready (sshd up: $ssh_up, containerd: $(systemctl is-active containerd.service))" >/dev/console
+  echo "kdev: not ready (sshd up: $ssh_up, containerd: ${3:-unknown})" >/dev/console
   exit 1
 fi
 
+# DNS (systemd-resolved, which writes /etc/resolv.conf from networkd's DHCP
+# data) starts here, not at boot: its unit orders itself before
+# sysinit.target, so when enabled every service waited for its start, about
+# ten seconds of CPU under TCG. Nothing on the way to readiness resolves names.
+systemctl start --no-block systemd-resolved.service || true
+
 # Off the ready path from here on.
-read -r up _ </proc/uptime
 # usec since boot -> seconds with two decimals.
 secs() { awk -v u="${1:-0}" 'BEGIN { printf "%.2f", u / 1000000 }'; }
 # mono UNIT PROPERTY (no UNIT: the manager's own).

@@ -385,8 +385,13 @@ cp "$bb" "$ird/bin/busybox"
 install -m 0755 "$here/initrd/init" "$ird/init"
 mknod -m 0600 "$ird/dev/console" c 5 1
 # root.list: what mounts the root disk (virtio_pci is built in on amd64 but
-# may not be elsewhere). cd.list: what finds rootfs.erofs on a booted ISO.
-mods_in_order virtio_pci virtio_blk erofs overlay >"$ird/lib/modules/root.list"
+# may not be elsewhere), and virtio_rng: with it the kernel's CRNG is ready
+# within moments, while only this initrd runs. Ready later, in the middle of a
+# busy boot, the kernel patches its code (a static key) on one vCPU while the
+# other runs getrandom(); under TCG that panicked x86_64 guests at
+# crng_make_state (seen at "crng init done", ~23 s into a bench boot).
+# cd.list: what finds rootfs.erofs on a booted ISO.
+mods_in_order virtio_pci virtio_blk virtio_rng erofs overlay >"$ird/lib/modules/root.list"
 cd_mods=(isofs sr_mod ahci virtio_scsi)
 [[ $arch != amd64 ]] || cd_mods+=(ata_piix)
 mods_in_order "${cd_mods[@]}" >"$ird/lib/modules/cd.list"

@@ -143,6 +143,8 @@ export class GuestVm {
       ...['-device', 'virtio-blk-pci,drive=seed,serial=kdev-seed'],
       ...['-drive', `if=none,id=data,file=${disks.data},format=qcow2`],
       ...['-device', 'virtio-blk-pci,drive=data,serial=kdev-data'],
+      // As the drivers attach it: the guest's CRNG is then ready while only its initrd runs.
+      ...['-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0'],
       ...['-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22`],
       ...['-device', 'virtio-net-pci,netdev=n0,romfile='],
       ...(opts.extraArgs ?? []),

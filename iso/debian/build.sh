@@ -392,7 +392,7 @@ mknod -m 0600 "$ird/dev/console" c 5 1
 # crng_make_state (seen at "crng init done", ~23 s into a bench boot).
 # cd.list: what finds rootfs.erofs on a booted ISO.
 mods_in_order virtio_pci virtio_blk virtio_rng erofs overlay >"$ird/lib/modules/root.list"
-cd_mods=(isofs sr_mod ahci virtio_scsi)
+cd_mods=(isofs sr_mod ahci virtio_scsi loop)
 [[ $arch != amd64 ]] || cd_mods+=(ata_piix)
 mods_in_order "${cd_mods[@]}" >"$ird/lib/modules/cd.list"
 while read -r m; do

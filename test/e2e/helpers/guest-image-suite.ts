@@ -369,4 +369,37 @@ function guestImageTests(arch: GuestArch): void {
     },
     600_000 * slow,
   );
+
+  if (arch === 'x86_64') {
+    test(
+      'the ISO boots through GRUB to KDEV_READY, its initrd taking rootfs.erofs from the CD',
+      async () => {
+        vm?.kill();
+        const isoDisks = await makeGuestDisks(path.join(work, 'iso-guest'), {
+          hostname: 'kdev-iso',
+          mounts: [],
+        });
+        vm = GuestVm.boot({
+          image,
+          disks: isoDisks,
+          sshPort: await freePort(),
+          consoleLog: path.join(work, 'console-iso.log'),
+          fromIso: true,
+        });
+        await vm.waitForConsole('KDEV_READY', READY_MS);
+        const out = await guest().run(
+          [
+            'findmnt -n -o FSTYPE,SOURCE --mountpoint /run/kdev/cd',
+            'findmnt -n -o FSTYPE,SOURCE --mountpoint /run/kdev/lower',
+            'hostname',
+          ].join('; '),
+        );
+        const [cd, lower, host] = out.trim().split('\n');
+        expect(cd).toMatch(/^iso9660\s+\/dev\/sr0$/);
+        expect(lower).toMatch(/^erofs\s+\/dev\/loop\d+$/);
+        expect(host).toBe('kdev-iso');
+      },
+      READY_MS + 120_000,
+    );
+  }
 }

@@ -94,6 +94,16 @@ export function guestMachineArgs(arch: GuestArch, image: string): { binary: stri
   return { binary: 'qemu-system-x86_64', args: ['-accel', 'tcg', ...boot(kernel)] };
 }
 
+/** x86_64 booting the image's ISO from a CD (BIOS, then GRUB, then the kernel and initrd on it). */
+export function isoMachineArgs(image: string): { binary: string; args: string[] } {
+  const iso = fs.readdirSync(image).find((n) => /^kdev-.*-amd64\.iso$/.test(n));
+  if (!iso) throw new Error(`no kdev-*-amd64.iso in ${image}`);
+  return {
+    binary: 'qemu-system-x86_64',
+    args: ['-accel', 'tcg', '-cdrom', path.join(image, iso), '-boot', 'd'],
+  };
+}
+
 export interface BootOptions {
   image: string;
   /** Default x86_64. */
@@ -103,6 +113,11 @@ export interface BootOptions {
   /** Extra QEMU arguments, e.g. -virtfs for a 9p share. */
   extraArgs?: string[];
   consoleLog: string;
+  /**
+   * x86_64 only: boot the image's kdev-*.iso from a CD through its firmware and GRUB, with no
+   * kernel and no kdev-root disk given (the initrd then finds rootfs.erofs on the CD).
+   */
+  fromIso?: boolean;
 }
 
 export interface SshResult {
@@ -135,7 +150,7 @@ export class GuestVm {
 
   static boot(opts: BootOptions): GuestVm {
     const { image, disks, sshPort } = opts;
-    const machine = guestMachineArgs(opts.arch ?? 'x86_64', image);
+    const machine = opts.fromIso ? isoMachineArgs(image) : guestMachineArgs(opts.arch ?? 'x86_64', image);
     const args = [
       ...machine.args,
       ...['-m', '2048', '-smp', '2', '-nographic', '-no-reboot'],

@@ -358,21 +358,6 @@ erofs_args=(--quiet)
 mkfs.erofs "${erofs_args[@]}" "$tmp/out/rootfs.erofs" "$root" >&2 || die "mkfs.erofs failed"
 log "rootfs.erofs: $(du -h "$tmp/out/rootfs.erofs" | cut -f1) in $((SECONDS - start))s"
 
-# mods_in_order NAME...: the module files (paths inside the root) that load
-# NAME, dependencies and softdeps first, each once; built-in ones need none.
-mods_in_order() {
-  local n
-  for n in "$@"; do
-    if [[ -x /sbin/modprobe ]]; then
-      /sbin/modprobe -d "$root" -S "$kver" --show-depends "$n"
-    else
-      chroot "$root" modprobe -S "$kver" --show-depends "$n"
-    fi || die "initrd module '$n' not found in $kver (is it in iso/debian/modules?)"
-  done | awk -v r="$root" '$1 == "insmod" {
-    p = $2; if (index(p, r) == 1) p = substr(p, length(r) + 1)
-    if (!seen[p]++) print p }'
-}
-
 log "packing initrd ($compression)"
 start=$SECONDS
 ird=$tmp/initrd
@@ -384,6 +369,8 @@ bb=$tmp/busybox/usr/bin/busybox
 cp "$bb" "$ird/bin/busybox"
 install -m 0755 "$here/initrd/init" "$ird/init"
 mknod -m 0600 "$ird/dev/console" c 5 1
+# Visible again once init has moved devtmpfs into the new root (see there).
+mknod -m 0666 "$ird/dev/null" c 1 3
 # root.list: what mounts the root disk (virtio_pci is built in on amd64 but
 # may not be elsewhere), and virtio_rng: with it the kernel's CRNG is ready
 # within moments, while only this initrd runs. Ready later, in the middle of a
@@ -391,10 +378,10 @@ mknod -m 0600 "$ird/dev/console" c 5 1
 # other runs getrandom(); under TCG that panicked x86_64 guests at
 # crng_make_state (seen at "crng init done", ~23 s into a bench boot).
 # cd.list: what finds rootfs.erofs on a booted ISO.
-mods_in_order virtio_pci virtio_blk virtio_rng erofs overlay >"$ird/lib/modules/root.list"
+"$here/kernel.sh" --insmod-order "$root" "$kver" virtio_pci virtio_blk virtio_rng erofs overlay >"$ird/lib/modules/root.list"
 cd_mods=(isofs sr_mod ahci virtio_scsi loop)
 [[ $arch != amd64 ]] || cd_mods+=(ata_piix)
-mods_in_order "${cd_mods[@]}" >"$ird/lib/modules/cd.list"
+"$here/kernel.sh" --insmod-order "$root" "$kver" "${cd_mods[@]}" >"$ird/lib/modules/cd.list"
 while read -r m; do
   mkdir -p "$ird$(dirname "$m")"
   cp "$root$m" "$ird$m"

@@ -41,6 +41,10 @@ systemctl --root="$root" disable systemd-resolved.service >/dev/null 2>&1
 # The last five: /dev is devtmpfs and gets no nodes for modules not loaded (a
 # module's own node appears when it loads), and / is already in RAM (its
 # overlay's upper layer), so /tmp and /run/lock need no tmpfs of their own.
+# systemd-modules-load and systemd-sysctl: the initrd does their work
+# (initrd/init), before systemd starts.
+# sshd-keygen.service: the host key comes from the seed, and the unit (ordered
+# after basic.target, before ssh.service) held sshd back until basic.target.
 mask=(
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
   systemd-tmpfiles-clean.timer dpkg-db-backup.timer
@@ -65,6 +69,8 @@ mask=(
   systemd-networkd-persistent-storage.service
   kmod-static-nodes.service systemd-tmpfiles-setup-dev-early.service systemd-tmpfiles-setup-dev.service
   tmp.mount run-lock.mount
+  sshd-keygen.service
+  systemd-modules-load.service systemd-sysctl.service
 )
 systemctl --root="$root" mask "${mask[@]}" >/dev/null 2>&1
 # Generators run before any unit starts, one exec each; none has work here

@@ -6,7 +6,47 @@
 # any architecture, as in a kernel cross build), else ROOTFS's through chroot:
 # emulated for arm64, where depmod over the whole module tree took minutes.
 # usage: kernel.sh KERNEL_DIR ROOTFS MODULES_FILE KERNEL_PACKAGE
+#        kernel.sh --insmod-order ROOTFS KVER NAME...
+#   (the second form, once ROOTFS has its modules: prints the module files,
+#   as paths inside ROOTFS, that load each NAME, dependencies and softdeps
+#   first, each once; built-in ones need none. The initrd's lists.)
 set -euo pipefail
+
+# kmod_for ROOTFS: defines depmod and modprobe, and sets $at to the prefix
+# their paths carry (ROOTFS for the host's tools, empty through chroot).
+kmod_for() {
+  if [[ -x /sbin/depmod && -x /sbin/modprobe ]]; then
+    depmod() { /sbin/depmod "$@"; }
+    modprobe() { /sbin/modprobe "$@"; }
+    at=$1
+  else
+    depmod() { chroot "$root" depmod "$@"; }
+    modprobe() { chroot "$root" modprobe "$@"; }
+    at=
+  fi
+}
+# insmod_order DIR NAME...: the module files (without the $at prefix) that
+# load each NAME from the tree under DIR (inside ROOTFS; empty: ROOTFS's
+# own), in load order, each once.
+# --show-depends lists the module, its dependencies and softdeps as
+# "insmod PATH"; built-in ones show as "builtin NAME" and need nothing.
+insmod_order() {
+  local dir=$at$1 n
+  shift
+  for n in "$@"; do
+    modprobe -d "${dir:-/}" -S "$kver" --show-depends "$n" ||
+      { echo "kernel.sh: module '$n' not found in $kver" >&2; exit 1; }
+  done | awk -v at="$at" '$1 == "insmod" { p = substr($2, length(at) + 1); if (!seen[p]++) print p }'
+}
+
+if [[ ${1:-} == --insmod-order ]]; then
+  root=${2:?ROOTFS} kver=${3:?KVER}
+  shift 3
+  kmod_for "$root"
+  insmod_order "" "$@"
+  exit 0
+fi
+
 kdir=$1 root=$2 list=$3 pkg=$4
 
 debs=("$kdir/${pkg}"_*.deb)
@@ -26,15 +66,7 @@ mv "$pkgmods" "$root$stage/lib/modules"
 ln -s ../../lib/modules "$root$stage/usr/lib/modules"
 trap 'rm -rf "${root:?}$stage"' EXIT
 src=$root$stage/lib/modules/$kver
-if [[ -x /sbin/depmod && -x /sbin/modprobe ]]; then
-  depmod() { /sbin/depmod "$@"; }
-  modprobe() { /sbin/modprobe "$@"; }
-  at=$root
-else
-  depmod() { chroot "$root" depmod "$@"; }
-  modprobe() { chroot "$root" modprobe "$@"; }
-  at=
-fi
+kmod_for "$root"
 depmod -b "$at$stage" "$kver"
 
 names=()
@@ -57,12 +89,7 @@ while read -r item; do
   fi
 done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$list")
 
-# --show-depends lists the module, its dependencies and softdeps as
-# "insmod PATH"; built-in ones show as "builtin NAME" and need nothing.
-keep=$(for n in "${names[@]}"; do
-  modprobe -d "$at$stage" -S "$kver" --show-depends "$n" ||
-    { echo "kernel.sh: module '$n' not found in $kver" >&2; exit 1; }
-done | awk -v at="$at" '$1 == "insmod" { print substr($2, length(at) + 1) }' | sort -u)
+keep=$(insmod_order "$stage" "${names[@]}" | sort -u)
 
 dst=$root/lib/modules/$kver
 rm -rf "$dst"

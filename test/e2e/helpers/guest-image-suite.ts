@@ -160,8 +160,11 @@ function guestImageTests(arch: GuestArch): void {
       expect(rw).toBe('tmpfs');
       const disk = /\/dev\/(vd[a-z])$/.exec(lower ?? '')?.[1];
       // The serial file has no trailing newline.
-      const attrs = await guest().run(`echo $(cat /sys/block/${disk}/serial) $(cat /sys/block/${disk}/ro)`);
-      expect(attrs.trim()).toBe('kdev-root 1');
+      const attrs = await guest().run(
+        `echo $(cat /sys/block/${disk}/serial) $(cat /sys/block/${disk}/ro) $(cat /sys/block/${disk}/queue/read_ahead_kb)`,
+      );
+      // Read-ahead raised by the initrd: big programs start from this disk.
+      expect(attrs.trim()).toBe('kdev-root 1 4096');
       // Writable, in RAM: a file under / lands in the overlay's upper layer.
       await guest().run(`echo ${token} | sudo tee /etc/kdev-e2e-root >/dev/null`);
       expect((await guest().run('sudo cat /run/kdev/rw/upper/etc/kdev-e2e-root')).trim()).toBe(token);
@@ -202,6 +205,12 @@ function guestImageTests(arch: GuestArch): void {
       const dev = (await guest().run('findmnt -n -o SOURCE --mountpoint /mnt/kdev-data')).trim();
       expect((await guest().run(`sudo blkid -s LABEL -o value ${dev}`)).trim()).toBe('KDEV_DATA');
       expect((await guest().run(`cat /sys/block/${path.basename(dev)}/serial`)).trim()).toBe('kdev-data');
+      // The initrd mounted it before systemd started, so kdev-data.service (the fallback) had
+      // nothing to do.
+      const by = await guest().run(
+        'sudo dmesg | grep -c "kdev-init: data disk mounted"; systemctl show -P ConditionResult kdev-data.service',
+      );
+      expect(by.trim().split('\n')).toEqual(['1', 'no']);
     },
     120_000 * slow,
   );

@@ -91,7 +91,13 @@ export function guestMachineArgs(arch: GuestArch, image: string): { binary: stri
     };
   }
   const kernel = fs.existsSync(path.join(image, 'vmlinux')) ? 'vmlinux' : 'bzImage';
-  return { binary: 'qemu-system-x86_64', args: ['-accel', 'tcg', ...boot(kernel)] };
+  // As the QEMU driver boots it under TCG (src/vm/qemu/argv.ts). -cpu max brings RDRAND, so the
+  // kernel's CRNG is ready before the second vCPU runs: its static-key switch later in a busy boot
+  // panicked x86_64 guests under MTTCG (int3 in get_random_u64).
+  return {
+    binary: 'qemu-system-x86_64',
+    args: ['-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', ...boot(kernel)],
+  };
 }
 
 /** x86_64 booting the image's ISO from a CD (BIOS, then GRUB, then the kernel and initrd on it). */

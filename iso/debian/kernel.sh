@@ -12,13 +12,13 @@
 #   first, each once; built-in ones need none. The initrd's lists.)
 set -euo pipefail
 
-# kmod_for ROOTFS: defines depmod and modprobe, and sets $at to the prefix
-# their paths carry (ROOTFS for the host's tools, empty through chroot).
+# kmod_for: defines depmod and modprobe for $root, and sets $at to the prefix
+# their paths carry ($root for the host's tools, empty through chroot).
 kmod_for() {
   if [[ -x /sbin/depmod && -x /sbin/modprobe ]]; then
     depmod() { /sbin/depmod "$@"; }
     modprobe() { /sbin/modprobe "$@"; }
-    at=$1
+    at=$root
   else
     depmod() { chroot "$root" depmod "$@"; }
     modprobe() { chroot "$root" modprobe "$@"; }
@@ -42,7 +42,7 @@ insmod_order() {
 if [[ ${1:-} == --insmod-order ]]; then
   root=${2:?ROOTFS} kver=${3:?KVER}
   shift 3
-  kmod_for "$root"
+  kmod_for
   insmod_order "" "$@"
   exit 0
 fi
@@ -66,7 +66,7 @@ mv "$pkgmods" "$root$stage/lib/modules"
 ln -s ../../lib/modules "$root$stage/usr/lib/modules"
 trap 'rm -rf "${root:?}$stage"' EXIT
 src=$root$stage/lib/modules/$kver
-kmod_for "$root"
+kmod_for
 depmod -b "$at$stage" "$kver"
 
 names=()

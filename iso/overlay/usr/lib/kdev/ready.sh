@@ -82,8 +82,10 @@ unpack=$(dmesg 2>/dev/null | awk -F'[][]' '
   /kdev-init: data disk mounted/ { d = $2 + 0 }
   END { printf "initrd_start=%.2f initrd_end=%.2f root=%.2f initrd_data=%.2f", s, e, r, d }')
 # The data disk: mounted by the initrd (Debian image), else by kdev-data.service.
-data=$(secs "$(mono kdev-data.service ActiveEnterTimestampMonotonic)")
-case $unpack in *initrd_data=0.00) ;; *) data=${unpack##*initrd_data=} ;; esac
+case $unpack in
+  *initrd_data=0.00) data=$(secs "$(mono kdev-data.service ActiveEnterTimestampMonotonic)") ;;
+  *) data=${unpack##*initrd_data=} ;;
+esac
 unpack=${unpack% initrd_data=*}
 echo "KDEV_BOOT_TIMES ready=$up $unpack userspace=$(secs "$(mono '' UserspaceTimestampMonotonic)")" \
   "data=$data" \
